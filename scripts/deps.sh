@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing posagent needs, only when missing:
+# Debian packages (pcscd, vpcd, libpcsclite-dev, peers for cross-checks) and
+# the Go modules. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+go mod download

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make test: vet, then every package's tests with the race detector, with a
+# real pcscd (vpcd virtual readers) running for the PC/SC integration tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+stack=scripts/pcsc-stack.sh
+if [ -x "$stack" ]; then
+  "$stack" start
+  trap '"$stack" stop' EXIT
+fi
+
+echo "== go vet"
+go vet ./...
+echo "== CGO_ENABLED=0 build of everything but reader/pcsc"
+CGO_ENABLED=0 go build $(go list ./... | grep -v -e '/reader/pcsc' -e '/cmd/posagent$' -e '/cmd/cardsim$')
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./...

@@ -1,0 +1,94 @@
+package offline
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kind is what an entry is for.
+type Kind string
+
+// Entry kinds. The forwarder sends reversals first, then advices.
+const (
+	KindAdvice   Kind = "advice"   // an offline approval to report (0220)
+	KindReversal Kind = "reversal" // an armed or released reversal (0400)
+)
+
+// State is where an entry is in its life.
+type State string
+
+// Entry states.
+const (
+	// StateHeld: an armed reversal that must not be sent until Release.
+	StateHeld State = "held"
+	// StatePending: waiting to be sent (or re-sent after a failure).
+	StatePending State = "pending"
+	// StateInFlight: handed to the Sender, answer not yet recorded. Found
+	// at Open, it means the process died mid-send: it is resent as a repeat.
+	StateInFlight State = "in-flight"
+	// StateDone: acknowledged by the acquirer (or declined by the issuer).
+	StateDone State = "done"
+	// StateFailed: parked after a permanent rejection; see Reason.
+	StateFailed State = "failed"
+)
+
+// Entry is one queued message. Payload is plain in memory and encrypted at
+// rest; it is opaque to this package (the uplink's serialized message).
+type Entry struct {
+	ID          string // the transaction id: also the idempotency key
+	Kind        Kind
+	State       State
+	Created     time.Time
+	NextAttempt time.Time
+	Attempts    int
+	Repeat      bool   // was sent (or in flight at a crash) before: send as a repeat (0221/0421)
+	Reason      string // why failed (or the issuer's decline)
+	Amount      int64  // minor units
+	Currency    string // ISO 4217 numeric, e.g. "978"
+	KeyID       string // id of the key the payload is encrypted with
+	Payload     []byte // opaque; AES-256-GCM encrypted at rest, plain in memory
+
+	// CardKey is the per-card velocity key from Store.CardKey (an HMAC of
+	// the PAN, never the PAN). Optional; advices with a CardKey count
+	// towards the per-card limits.
+	CardKey []byte
+	// Declined is set when the issuer declined this offline approval.
+	Declined bool
+	// Finished is when the entry became done or failed.
+	Finished time.Time
+	// Seq is the entry's position in the queue (assigned by Enqueue).
+	Seq uint64
+}
+
+// String describes the entry without payload or card key.
+func (e Entry) String() string {
+	return fmt.Sprintf("%s %s %s %d %s attempts=%d", e.ID, e.Kind, e.State, e.Amount, e.Currency, e.Attempts)
+}
+
+// kindRank orders kinds in the queue: reversals before advices before the rest.
+func kindRank(k Kind) byte {
+	switch k {
+	case KindReversal:
+		return 0
+	case KindAdvice:
+		return 1
+	default:
+		return 2
+	}
+}
+
+func validKind(k Kind) bool { return k == KindAdvice || k == KindReversal }
+
+// queued reports whether an entry in state s sits in the send queue.
+func queued(s State) bool { return s == StateHeld || s == StatePending || s == StateInFlight }
+
+var stateCodes = []State{StateHeld, StatePending, StateInFlight, StateDone, StateFailed}
+
+func stateCode(s State) byte {
+	for i, v := range stateCodes {
+		if v == s {
+			return byte(i)
+		}
+	}
+	return 255
+}

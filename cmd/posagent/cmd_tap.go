@@ -1,13 +1,351 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"posagent/emv"
+	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/reader"
+	"posagent/reader/pcsc"
+	"posagent/reader/trace"
 )
 
-// runTap is replaced by the real command; until then it says so.
+// tapTimings are the phases of one tap, in milliseconds.
+type tapTimings struct {
+	WaitMS  float64 `json:"wait_ms"`  // from start until a card was seen
+	CardMS  float64 `json:"card_ms"`  // connect and kernel: the card in the field
+	TotalMS float64 `json:"total_ms"` //
+}
+
+// tapReport is what `posagent tap --json` prints: the fields of
+// `trace replay` plus the reader and the timings.
+type tapReport struct {
+	emv.Report
+	Reader  string     `json:"reader"`
+	Profile string     `json:"profile"`
+	Timings tapTimings `json:"timings"`
+}
+
+// runTap waits for a card on a real reader, runs the contactless kernel and
+// prints the outcome.
 func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "posagent tap: not yet")
-	return 3
+	fs := flag.NewFlagSet("posagent tap", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	amountText := fs.String("amount", "", "amount in major units, e.g. 12.34 (required)")
+	currency := fs.Uint("currency", 0, "ISO 4217 numeric currency code (default: the terminal config's, 978)")
+	readerPat := fs.String("reader", "", "reader-name pattern (case-insensitive regexp); default: every contactless reader")
+	testKeys := fs.Bool("test-keys", false, "accept scheme test CA keys and software-card keys (never for live money)")
+	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	record := fs.String("record", "", "write the card session to this .trace file (PAN and track data masked)")
+	unmasked := fs.Bool("unmasked", false, "with --record: keep PAN, track data and cryptograms in clear (card data at rest: test benches only)")
+	configPath := fs.String("config", "", "terminal configuration (JSON); default: embedded")
+	profDir := fs.String("profiles", "", "directory of reader profiles overriding the embedded ones")
+	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for a card")
+	verbose := fs.Bool("v", false, "log reader events to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: posagent tap --amount 12.34 [--currency 978] [--reader PATTERN] [--test-keys] [--json] [--record FILE]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "posagent tap: "+format+"\n", a...)
+		fs.Usage()
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	if *amountText == "" {
+		return usage("--amount is required")
+	}
+	if *unmasked && *record == "" {
+		return usage("--unmasked only applies to --record")
+	}
+	if *currency > 999 {
+		return usage("--currency %d is not an ISO 4217 numeric code", *currency)
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "posagent tap: %v\n", err)
+		return 1
+	}
+
+	cfg := emv.DefaultConfig()
+	if *configPath != "" {
+		var err error
+		if cfg, err = emv.LoadConfig(*configPath); err != nil {
+			return fail(err)
+		}
+	}
+	cur := uint16(*currency)
+	if cur == 0 {
+		cur = cfg.CurrencyCode
+	}
+	exp := currencyExponent(cur, cfg)
+	amount, err := parseAmount(*amountText, exp)
+	if err != nil {
+		return usage("--amount: %v", err)
+	}
+	var match *regexp.Regexp
+	if *readerPat != "" {
+		if match, err = regexp.Compile("(?i)" + *readerPat); err != nil {
+			return usage("--reader: %v", err)
+		}
+	}
+	profiles, err := loadProfiles(*profDir)
+	if err != nil {
+		return fail(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if *verbose {
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+
+	start := time.Now()
+	pc, err := pcsc.Open(pcsc.Options{Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	defer pc.Close()
+
+	wctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	if !*asJSON {
+		fmt.Fprintf(stderr, "present card (%s)...\n", formatAmount(amount, exp))
+	}
+	st, err := pc.WaitCard(wctx, func(name string) bool {
+		if match != nil {
+			return match.MatchString(name)
+		}
+		return profiles.Match(name).Contactless
+	})
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return fail(fmt.Errorf("no card within %v%s", *timeout, ignoredReaders(pc, profiles, match)))
+		}
+		return fail(err)
+	}
+	seen := time.Now()
+	prof := profiles.Match(st.Reader)
+	log.Debug("card seen", "reader", st.Reader, "profile", prof.ID)
+
+	card, err := pc.Connect(ctx, st.Reader, pcsc.ConnectOptions{Contactless: prof.Contactless, MaxAPDU: prof.MaxAPDU})
+	if err != nil {
+		return fail(err)
+	}
+	defer card.Close()
+	signal := func(s firmwareprofiles.Signal) {
+		if err := prof.Signal(ctx, card, s); err != nil && !errors.Is(err, firmwareprofiles.ErrNoSignal) {
+			log.Warn("reader signal failed", "signal", s, "err", err)
+		}
+	}
+	signal(firmwareprofiles.SignalPresent)
+
+	term := &emv.Terminal{Config: cfg, TestKeys: *testKeys || cfg.TestKeys}
+	tx := emv.Transaction{Amount: amount, Currency: cur, Date: seen}
+	var kcard emv.Card = card
+	if *unmasked {
+		fmt.Fprintf(stderr, "posagent tap: warning: %s will hold the card's data in clear\n", *record)
+	}
+	rec, err := newTapRecorder(*record, *unmasked, card, []trace.Meta{
+		{Key: "source", Value: "posagent tap"},
+		{Key: "interface", Value: "contactless"},
+		{Key: "reader", Value: st.Reader},
+		{Key: "profile", Value: prof.ID},
+		{Key: "date", Value: seen.UTC().Format(time.RFC3339)},
+		{Key: "amount", Value: strconv.FormatInt(amount, 10)},
+		{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if rec != nil {
+		kcard = rec
+	}
+	res, runErr := term.Run(ctx, kcard, tx)
+	done := time.Now()
+	if rec != nil {
+		if err := rec.save(res); err != nil {
+			return fail(err)
+		}
+	}
+	if runErr != nil {
+		signal(firmwareprofiles.SignalFailure)
+		if errors.Is(runErr, pcsc.ErrCardRemoved) {
+			return fail(fmt.Errorf("card removed during the transaction: no outcome (%v)", runErr))
+		}
+		return fail(fmt.Errorf("no outcome: %w", runErr))
+	}
+	switch res.Outcome {
+	case emv.Approved, emv.OnlineRequest:
+		signal(firmwareprofiles.SignalSuccess)
+	default:
+		signal(firmwareprofiles.SignalFailure)
+	}
+
+	rep := tapReport{Report: res.Report(), Reader: st.Reader, Profile: prof.ID, Timings: tapTimings{
+		WaitMS:  ms(seen.Sub(start)),
+		CardMS:  ms(done.Sub(seen)),
+		TotalMS: ms(done.Sub(start)),
+	}}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	printTap(stdout, rep, amount, exp, cur)
+	return 0
+}
+
+// ignoredReaders names the readers a tap without --reader skipped because
+// their profile is not contactless, as a hint for the timeout message.
+func ignoredReaders(pc *pcsc.Context, profiles *firmwareprofiles.Set, match *regexp.Regexp) string {
+	if match != nil {
+		return ""
+	}
+	names, err := pc.ListReaders()
+	if err != nil {
+		return ""
+	}
+	var skipped []string
+	for _, n := range names {
+		if !profiles.Match(n).Contactless {
+			skipped = append(skipped, fmt.Sprintf("%q", n))
+		}
+	}
+	if len(skipped) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (readers without a contactless profile are skipped unless named with --reader: %s)", strings.Join(skipped, ", "))
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
+
+func printTap(w io.Writer, r tapReport, amount int64, exp byte, cur uint16) {
+	fmt.Fprintf(w, "outcome   %s\n", r.Outcome)
+	fmt.Fprintf(w, "amount    %s (currency %03d)\n", formatAmount(amount, exp), cur)
+	fmt.Fprintf(w, "reader    %s (%s)\n", r.Reader, r.Profile)
+	line := func(k string, v any) {
+		b, _ := json.Marshal(v)
+		if s := string(b); s != "null" && s != `""` {
+			fmt.Fprintf(w, "%-9s %s\n", k, strings.Trim(s, `"`))
+		}
+	}
+	line("scheme", r.Scheme)
+	line("kernel", r.Kernel)
+	line("aid", r.AID)
+	line("label", r.Label)
+	line("pan", r.PAN)
+	line("expiry", r.Expiry)
+	if r.ODA != nil {
+		fmt.Fprintf(w, "oda       %s %s\n", r.ODA.Method, r.ODA.Result)
+	}
+	line("cvm", r.CVM)
+	line("cryptogram", r.Cryptogram)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "reason    %s\n", r.Reason)
+	}
+	fmt.Fprintf(w, "commands  %d\n", r.Commands)
+	fmt.Fprintf(w, "timings   wait %.2f ms, card %.2f ms, total %.2f ms\n", r.Timings.WaitMS, r.Timings.CardMS, r.Timings.TotalMS)
+}
+
+// minorUnits gives ISO 4217 exponents that differ from 2.
+var minorUnits = map[uint16]byte{
+	48: 3, 368: 3, 400: 3, 414: 3, 434: 3, 512: 3, 788: 3, // BHD IQD JOD KWD LYD OMR TND
+	152: 0, 352: 0, 392: 0, 410: 0, 704: 0, 950: 0, 952: 0, // CLP ISK JPY KRW VND XAF XOF
+}
+
+func currencyExponent(cur uint16, cfg emv.Config) byte {
+	if cur == cfg.CurrencyCode {
+		return cfg.CurrencyExponent
+	}
+	if e, ok := minorUnits[cur]; ok {
+		return e
+	}
+	return 2
+}
+
+// parseAmount reads "12.34" as minor units with exp decimals. It refuses
+// signs, more decimals than the currency has, and more than 12 digits
+// (EMV amounts are n12).
+func parseAmount(s string, exp byte) (int64, error) {
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" || (hasDot && frac == "") || strings.Trim(whole+frac, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not an amount like 12.34", s)
+	}
+	if len(frac) > int(exp) {
+		return 0, fmt.Errorf("%q has more than %d decimals", s, exp)
+	}
+	digits := strings.TrimLeft(whole+frac+strings.Repeat("0", int(exp)-len(frac)), "0")
+	if len(digits) > 12 {
+		return 0, fmt.Errorf("%q is too large (12 digits at most)", s)
+	}
+	if digits == "" {
+		return 0, nil
+	}
+	return strconv.ParseInt(digits, 10, 64)
+}
+
+func formatAmount(v int64, exp byte) string {
+	if exp == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	p := int64(math.Pow10(int(exp)))
+	return fmt.Sprintf("%d.%0*d", v/p, int(exp), v%p)
+}
+
+// tapRecorder records the card session for --record.
+type tapRecorder struct {
+	*trace.Recorder
+	path string
+}
+
+// newTapRecorder wraps card when path is set. The file is created at once so
+// that a bad path fails before the card is read.
+func newTapRecorder(path string, unmasked bool, card reader.Card, meta []trace.Meta) (*tapRecorder, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	return &tapRecorder{Recorder: trace.NewRecorder(card, trace.RecordOptions{Unmasked: unmasked, Meta: meta}), path: path}, nil
+}
+
+// save writes the recording (masked unless asked otherwise), with the scheme when the kernel found
+// one.
+func (r *tapRecorder) save(res *emv.Result) error {
+	t := r.Trace()
+	if res != nil && res.Scheme != "" {
+		t.Meta = append(t.Meta, trace.Meta{Key: "scheme", Value: res.Scheme})
+	}
+	var b bytes.Buffer
+	if _, err := t.WriteTo(&b); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	if err := os.WriteFile(r.path, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("--record: %w", err)
+	}
+	return nil
 }

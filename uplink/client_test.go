@@ -665,3 +665,29 @@ func TestTLSVersionsAndClientCertificate(t *testing.T) {
 		})
 	}
 }
+
+// TestAdviceCountsPerCard: advices queued through the uplink carry the
+// card's HMAC key, so the offline store's per-card velocity limit applies.
+func TestAdviceCountsPerCard(t *testing.T) {
+	e := newEnv(t, "", acqsim.Fault{})
+	s, err := offline.Open(filepath.Join(t.TempDir(), "queue.db"), offline.Options{
+		Limits: map[string]offline.Limit{"*": {PerTransaction: 100000, CardCount: 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, _ := e.client(t, s, nil)
+	if err := c.Advice(ctxT(t), card(t, "velocity-1", 1500), "Y1    "); err != nil {
+		t.Fatal(err)
+	}
+	ent, err := s.Get("velocity-1")
+	if err != nil || len(ent.CardKey) == 0 {
+		t.Fatalf("advice entry has no card key: %v", err)
+	}
+	err = c.Advice(ctxT(t), card(t, "velocity-2", 1500), "Y1    ")
+	var le *offline.LimitError
+	if !errors.As(err, &le) {
+		t.Fatalf("second offline approval on the same card: %v, want a per-card LimitError", err)
+	}
+}

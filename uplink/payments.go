@@ -222,6 +222,10 @@ func (c *Client) Reverse(ctx context.Context, r Result, reason string) error {
 	return nil
 }
 
+// cardKeyer is the optional capability of a Queue that keys per-card
+// velocity limits by an HMAC of the PAN.
+type cardKeyer interface{ CardKey(pan string) []byte }
+
 // Advice queues an advice (0220) for a transaction approved offline by the
 // card and terminal. authCode is the offline authorisation code (e.g.
 // "Y1    "); t.ICC should carry the TC. The offline forwarder sends it.
@@ -239,10 +243,16 @@ func (c *Client) Advice(ctx context.Context, t Transaction, authCode string) err
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	err = c.cfg.Queue.Enqueue(ctx, offline.Entry{
+	e := offline.Entry{
 		ID: t.ID, Kind: offline.KindAdvice, State: offline.StatePending, Created: c.cfg.Now(),
 		Amount: t.Amount, Currency: t.Currency, Payload: payload,
-	})
+	}
+	// A store that keys per-card velocity (offline.Store does) gets the
+	// card's HMAC key, so the per-card limits count this approval.
+	if ck, ok := c.cfg.Queue.(cardKeyer); ok {
+		e.CardKey = ck.CardKey(t.PAN.Digits())
+	}
+	err = c.cfg.Queue.Enqueue(ctx, e)
 	if errors.Is(err, offline.ErrDuplicate) {
 		return fmt.Errorf("%w: %s", ErrDuplicate, t.ID)
 	}

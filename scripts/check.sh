@@ -8,7 +8,7 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
 bad=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad" >&2; exit 1; fi
 go vet ./...
-if command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@2025.1.1 2>/dev/null; then
+if command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2 2>/dev/null; then
   staticcheck ./...
 else
   echo "check: staticcheck not installable here; skipped"

@@ -157,13 +157,6 @@ func TestDemoRemovesTempDir(t *testing.T) {
 	}
 }
 
-// TestDemoIssuerDecline needs the acquirer simulator to decline by amount
-// on its default rules. It approves everything unless given a rules file
-// (which the demo does not take), so there is no such amount.
-func TestDemoIssuerDecline(t *testing.T) {
-	t.Skip("acqsim's default rules approve every amount; a decline needs a rules file, which posagent demo does not take")
-}
-
 // TestDemoCardDecline: a card that declines (expired: AAC) is a final
 // state without any online message.
 func TestDemoCardDecline(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"posagent/emv/pan"
@@ -390,16 +389,4 @@ func (s *session) buildICCData() {
 		}
 	}
 	s.res.ICCData = out
-}
-
-// amountText renders minor units for reasons ("12.34").
-func amountText(v int64, exp byte) string {
-	s := strconv.FormatInt(v, 10)
-	if exp == 0 {
-		return s
-	}
-	for len(s) <= int(exp) {
-		s = "0" + s
-	}
-	return s[:len(s)-int(exp)] + "." + s[len(s)-int(exp):]
 }

@@ -2,7 +2,6 @@ package cardsim
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -203,5 +202,3 @@ func newCard(t testing.TB, name string) *Card {
 	}
 	return c
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

@@ -218,6 +218,9 @@ func TestAttachSession(t *testing.T) {
 
 func TestAttachEnds(t *testing.T) {
 	cardErr := errors.New("card melted")
+	// The driver's Accept can return before the card's dial does: the
+	// context case cancels only once the card is attached.
+	attached := make(chan struct{})
 	tests := []struct {
 		name    string
 		card    *testCard
@@ -227,7 +230,8 @@ func TestAttachEnds(t *testing.T) {
 		removed bool
 		apdus   int
 	}{
-		{"context ends: card removed", &testCard{}, Options{}, func(t *testing.T, d *driver, cancel context.CancelFunc) {
+		{"context ends: card removed", &testCard{}, Options{OnAttach: func() { close(attached) }}, func(t *testing.T, d *driver, cancel context.CancelFunc) {
+			<-attached
 			cancel()
 			if _, err := ReadFrame(d.conn, nil); err != io.EOF {
 				t.Errorf("driver read after removal: %v, want EOF", err)

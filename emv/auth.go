@@ -11,7 +11,7 @@ import (
 
 // TVR bits used by the kernels (EMV Book 3 annex C5).
 const (
-	tvrODANotPerformed = 0 // byte index 0
+	// byte 1
 	bitODANotPerformed = 0x80
 	bitSDAFailed       = 0x40
 	bitICCDataMissing  = 0x20
@@ -22,9 +22,8 @@ const (
 	bitExpired         = 0x40
 	bitNotYetEffective = 0x20
 	// byte 3
-	bitCVMFailed     = 0x80
-	bitOnlinePIN     = 0x04
-	bitCVMUnrecogniz = 0x40
+	bitCVMFailed = 0x80
+	bitOnlinePIN = 0x04
 	// byte 4
 	bitFloorExceeded = 0x80
 )

@@ -30,41 +30,18 @@ func (s *session) storeICC(objs []tlv.TLV) {
 	})
 }
 
-// bcd encodes v as n bytes of packed BCD, right-justified.
-func bcd(v uint64, n int) []byte {
-	b := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
-		b[i] = byte(v%10) | byte((v/10)%10)<<4
-		v /= 100
-	}
-	return b
-}
-
-// unbcd decodes packed BCD; ok is false on a non-decimal nibble.
-func unbcd(b []byte) (uint64, bool) {
-	var v uint64
-	for _, x := range b {
-		hi, lo := x>>4, x&0x0F
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		v = v*100 + uint64(hi)*10 + uint64(lo)
-	}
-	return v, true
-}
-
 func (s *session) terminalData() map[tlv.Tag][]byte {
 	c := s.t.Config
 	d := s.tx.Date
 	ans := func(v string, n int) []byte { return tlv.Fit([]byte(v), n, tlv.FormatANS) }
 	m := map[tlv.Tag][]byte{
-		0x9F02: bcd(uint64(max(s.tx.Amount, 0)), 6),
-		0x9F03: bcd(uint64(max(s.tx.OtherAmount, 0)), 6),
-		0x9F1A: bcd(uint64(c.CountryCode), 2),
-		0x5F2A: bcd(uint64(s.tx.Currency), 2),
+		0x9F02: tlv.EncodeN(uint64(max(s.tx.Amount, 0)), 6),
+		0x9F03: tlv.EncodeN(uint64(max(s.tx.OtherAmount, 0)), 6),
+		0x9F1A: tlv.EncodeN(uint64(c.CountryCode), 2),
+		0x5F2A: tlv.EncodeN(uint64(s.tx.Currency), 2),
 		0x5F36: {c.CurrencyExponent},
-		0x9A:   bcd(uint64(d.Year()%100*10000+int(d.Month())*100+d.Day()), 3),
-		0x9F21: bcd(uint64(d.Hour()*10000+d.Minute()*100+d.Second()), 3),
+		0x9A:   tlv.EncodeN(uint64(d.Year()%100*10000+int(d.Month())*100+d.Day()), 3),
+		0x9F21: tlv.EncodeN(uint64(d.Hour()*10000+d.Minute()*100+d.Second()), 3),
 		0x9C:   {s.tx.Type},
 		0x9F37: s.un,
 		0x95:   make([]byte, 5),
@@ -73,7 +50,7 @@ func (s *session) terminalData() map[tlv.Tag][]byte {
 		0x9F40: c.AddCapabilities,
 		0x9F1C: ans(c.TerminalID, 8),
 		0x9F16: ans(c.MerchantID, 15),
-		0x9F15: bcd(uint64(c.MCC), 2),
+		0x9F15: tlv.EncodeN(uint64(c.MCC), 2),
 		0x9F4E: []byte(c.MerchantName),
 		0x9F34: {0x3F, 0x00, 0x00},
 		0x9F1E: ans(c.TerminalID, 8),
@@ -146,7 +123,7 @@ func (s *session) adoptRecorded(cla, ins byte, dol tlv.DOL, strip83 bool) {
 				s.tx.Date = d
 			}
 		case 0x9F02:
-			if a, ok := unbcd(v); ok {
+			if a, ok := tlv.DecodeN(v); ok {
 				s.tx.Amount = int64(a)
 			}
 		case 0x9F37:

@@ -75,7 +75,7 @@ func BenchmarkVisaGPOOnline(b *testing.B) { benchGPO(b, "visa", ttqOnline, false
 // alone (perso.ICC.SignDynamic on the same key and data).
 func BenchmarkFDDASign(b *testing.B) {
 	c := newCard(b, "visa")
-	data := oda.FDDAData([]byte{1, 2, 3, 4}, bcdNum(1000, 6), bcdNum(978, 2), []byte{1, 2, 3, 4, 5, 0x20, 0})
+	data := oda.FDDAData([]byte{1, 2, 3, 4}, tlv.EncodeN(1000, 6), tlv.EncodeN(978, 2), []byte{1, 2, 3, 4, 5, 0x20, 0})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.im.icc.SignDynamic([]byte{0, 1}, data); err != nil {

@@ -42,11 +42,11 @@ func newTerminal(t testing.TB, card *Card, amount int64, ttq []byte) *terminal {
 	t.Helper()
 	return &terminal{t: t, card: card, icc: map[tlv.Tag][]byte{}, values: map[tlv.Tag][]byte{
 		0x9F66: ttq,
-		0x9F02: bcdNum(uint64(amount), 6),
+		0x9F02: tlv.EncodeN(uint64(amount), 6),
 		0x9F03: make([]byte, 6),
-		0x9F1A: bcdNum(250, 2),
+		0x9F1A: tlv.EncodeN(250, 2),
 		0x95:   make([]byte, 5),
-		0x5F2A: bcdNum(978, 2),
+		0x5F2A: tlv.EncodeN(978, 2),
 		0x9A:   []byte{0x26, 0x11, 0x25},
 		0x9C:   {0x00},
 		0x9F37: {0xDE, 0xAD, 0xBE, 0xEF},

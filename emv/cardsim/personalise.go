@@ -236,16 +236,6 @@ func bcdDigits(s string) []byte {
 	return b
 }
 
-// bcdNum encodes v as n bytes of right-justified packed BCD.
-func bcdNum(v uint64, n int) []byte {
-	b := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
-		b[i] = byte(v%10) | byte(v/10%10)<<4
-		v /= 100
-	}
-	return b
-}
-
 // recKey addresses a record.
 func recKey(sfi, rec byte) uint16 { return uint16(sfi)<<8 | uint16(rec) }
 
@@ -339,7 +329,7 @@ func personalise(p *Profile) (*image, error) {
 	common := []obj{panObj,
 		{tag: 0x5F24, val: im.expiry},
 		{tag: 0x5F25, val: bcdDigits(p.Effective)},
-		{tag: 0x5F28, val: bcdNum(uint64(p.Country), 2)},
+		{tag: 0x5F28, val: tlv.EncodeN(uint64(p.Country), 2)},
 		{tag: 0x9F07, val: p.AUC[:]},
 	}
 	if missing {
@@ -347,14 +337,14 @@ func personalise(p *Profile) (*image, error) {
 	}
 	switch p.Kind {
 	case KindQ:
-		r1 := append(common, obj{tag: 0x9F42, val: bcdNum(uint64(p.Currency), 2)}, obj{tag: 0x9F4A, val: []byte{0x82}})
+		r1 := append(common, obj{tag: 0x9F42, val: tlv.EncodeN(uint64(p.Currency), 2)}, obj{tag: 0x9F4A, val: []byte{0x82}})
 		recs = append(recs, record{sfi: 1, rec: 1, oda: true, objs: r1})
 	default:
 		var r1 []obj
 		if !missing {
 			r1 = append(r1, obj{tag: 0x57, val: im.track2})
 		}
-		r1 = append(r1, obj{tag: 0x9F42, val: bcdNum(uint64(p.Currency), 2)})
+		r1 = append(r1, obj{tag: 0x9F42, val: tlv.EncodeN(uint64(p.Currency), 2)})
 		recs = append(recs, record{sfi: 1, rec: 1, objs: r1})
 		r2 := append(common,
 			obj{tag: 0x5F34, val: []byte{p.PSN}},

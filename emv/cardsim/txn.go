@@ -21,23 +21,10 @@ const (
 // an element the terminal did not send is taken as zeros of that length.
 var inputLen = map[uint32]int{0x9F02: 6, 0x9F03: 6, 0x9F1A: 2, 0x95: 5, 0x5F2A: 2, 0x9A: 3, 0x9C: 1, 0x9F37: 4}
 
-// unbcd decodes packed BCD; ok is false on a nibble above 9.
-func unbcd(b []byte) (uint64, bool) {
-	var v uint64
-	for _, x := range b {
-		hi, lo := x>>4, x&0x0F
-		if hi > 9 || lo > 9 {
-			return 0, false
-		}
-		v = v*100 + uint64(hi)*10 + uint64(lo)
-	}
-	return v, true
-}
-
 // amount is the transaction amount (9F02); ok is false when absent or not
 // BCD, which the card treats as above every limit.
 func (c *Card) amount() (int64, bool) {
-	v, ok := unbcd(c.term[0x9F02])
+	v, ok := tlv.DecodeN(c.term[0x9F02])
 	if !ok || len(c.term[0x9F02]) == 0 || v > 1<<62 {
 		return 0, false
 	}
@@ -50,7 +37,7 @@ func (c *Card) amount() (int64, bool) {
 func (c *Card) withinOffline() bool {
 	amt, ok := c.amount()
 	return ok && c.p.OfflineLimit > 0 && amt <= c.p.OfflineLimit &&
-		bytes.Equal(c.term[0x5F2A], bcdNum(uint64(c.p.Currency), 2))
+		bytes.Equal(c.term[0x5F2A], tlv.EncodeN(uint64(c.p.Currency), 2))
 }
 
 // expired reports whether the transaction date (9A) is after the card's
@@ -60,7 +47,7 @@ func (c *Card) expired() bool {
 	if len(d) != 3 {
 		return false
 	}
-	if _, ok := unbcd(d); !ok {
+	if _, ok := tlv.DecodeN(d); !ok {
 		return false
 	}
 	return bytes.Compare(d, c.im.expiry) > 0 || bytes.Compare(d, bcdDigits(c.p.Effective)) < 0

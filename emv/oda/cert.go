@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"posagent/emv/capk"
+	"posagent/emv/pan"
 )
 
 // IssuerKey is an issuer public key recovered from its certificate (tag 90),
@@ -268,21 +269,8 @@ func checkInputs(step, pan string, txnDate time.Time) (string, *CheckError) {
 
 // decodeCN decodes compressed numeric digits: digits, then only F padding.
 func decodeCN(b []byte) (string, bool) {
-	var sb strings.Builder
-	pad := false
-	for _, x := range b {
-		for _, d := range [2]byte{x >> 4, x & 0x0F} {
-			switch {
-			case d == 0x0F:
-				pad = true
-			case pad || d > 9:
-				return "", false
-			default:
-				sb.WriteByte('0' + d)
-			}
-		}
-	}
-	return sb.String(), true
+	s, err := pan.DecodeCN(b)
+	return s, err == nil
 }
 
 // checkExpiry checks a certificate expiration date (MMYY, BCD): the

@@ -34,15 +34,16 @@ func Parse(s string) (PAN, error) {
 
 // FromBCD decodes tag 5A (compressed numeric, trailing F padding).
 func FromBCD(b []byte) (PAN, error) {
-	s, err := decodeCN(b)
+	s, err := DecodeCN(b)
 	if err != nil {
 		return PAN{}, err
 	}
 	return Parse(s)
 }
 
-// decodeCN decodes compressed numeric: digits then F padding only at the end.
-func decodeCN(b []byte) (string, error) {
+// DecodeCN decodes compressed numeric (format cn): digits, then F padding
+// only at the end.
+func DecodeCN(b []byte) (string, error) {
 	var sb strings.Builder
 	pad := false
 	for _, x := range b {

@@ -249,3 +249,32 @@ func FuzzDOL(f *testing.F) {
 		}
 	})
 }
+
+func TestNumeric(t *testing.T) {
+	for _, tc := range []struct {
+		v    uint64
+		n    int
+		want string
+	}{
+		{1234, 6, "000000001234"}, {978, 2, "0978"}, {260115, 3, "260115"}, {123456, 2, "3456"},
+	} {
+		b := EncodeN(tc.v, tc.n)
+		if !bytes.Equal(b, h(tc.want)) {
+			t.Errorf("EncodeN(%d, %d) = %X, want %s", tc.v, tc.n, b, tc.want)
+		}
+		if v, ok := DecodeN(b); !ok || v != tc.v%uint64(pow100(tc.n)) {
+			t.Errorf("DecodeN(%X) = %d %v", b, v, ok)
+		}
+	}
+	if _, ok := DecodeN([]byte{0x1A}); ok {
+		t.Error("DecodeN accepted a hex nibble")
+	}
+}
+
+func pow100(n int) uint64 {
+	p := uint64(1)
+	for i := 0; i < n; i++ {
+		p *= 100
+	}
+	return p
+}

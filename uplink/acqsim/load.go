@@ -41,15 +41,6 @@ var schemeAID = map[string][]byte{
 	"unionpay":   {0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01},
 }
 
-func bcd(v int64, n int) []byte {
-	out := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
-		out[i] = byte(v%10) | byte(v/10%10)<<4
-		v /= 100
-	}
-	return out
-}
-
 // ICCData builds field 55 with a valid ARQC computed with the scheme's test
 // issuer master key (or d.IMK): the data a software card would return.
 func ICCData(d CardData) ([]byte, error) {
@@ -72,12 +63,12 @@ func ICCData(d CardData) ([]byte, error) {
 	binary.BigEndian.PutUint32(un[:], d.UN)
 	atc := [2]byte{byte(d.ATC >> 8), byte(d.ATC)}
 	vals := map[uint32][]byte{
-		0x9F02: bcd(d.Amount, 6),
-		0x9F03: bcd(0, 6),
+		0x9F02: tlv.EncodeN(uint64(d.Amount), 6),
+		0x9F03: tlv.EncodeN(0, 6),
 		0x9F1A: cur, // terminal country code: same digits as the currency for the simulator
 		0x95:   {0, 0, 0, 0, 0},
 		0x5F2A: cur,
-		0x9A:   bcd(int64(date.Year()%100)*10000+int64(date.Month())*100+int64(date.Day()), 3),
+		0x9A:   tlv.EncodeN(uint64(date.Year()%100*10000+int(date.Month())*100+date.Day()), 3),
 		0x9C:   {0x00},
 		0x9F37: un[:],
 		0x82:   {0x20, 0x00},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ebfe/scard"
@@ -71,7 +72,42 @@ type WatchOptions struct {
 // error wrapping ErrNoService; if pcscd goes away later, Watch reports
 // ServiceLost and ReaderRemoved for every reader, reconnects when pcscd is
 // back (ServiceBack) and carries on.
+//
+// Watch returns within watchGrace of ctx ending even when a status call is
+// stuck inside libpcsclite (seen after pcscd restarts: the client library
+// waits for an answer the daemon never sends); fn is not called after Watch
+// returns, and the stuck call's context is released when it comes back.
 func (c *Context) Watch(ctx context.Context, opts WatchOptions, fn func(Event) bool) error {
+	var mu sync.Mutex
+	abandoned := false
+	guarded := func(e Event) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !abandoned && fn(e)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.watch(ctx, opts, guarded) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(watchGrace):
+		mu.Lock()
+		abandoned = true
+		mu.Unlock()
+		c.log.Warn("pcsc: status call not returning after cancellation; pcscd is not answering, watch abandoned")
+		return ctx.Err()
+	}
+}
+
+// watchGrace is how long Watch waits for a cancelled status call.
+const watchGrace = 3 * time.Second
+
+func (c *Context) watch(ctx context.Context, opts WatchOptions, fn func(Event) bool) error {
 	if opts.Retry <= 0 {
 		opts.Retry = 250 * time.Millisecond
 	}

@@ -52,6 +52,8 @@ type env struct {
 	eng         *agent.Engine
 	cfg         agent.Config
 
+	acqDown bool // the acquirer simulator refuses connections
+
 	mu      sync.Mutex
 	commits []commit
 }
@@ -108,42 +110,50 @@ func newEnv(t testing.TB, o envOpts) *env {
 	if e.reader, err = sim.New(o.reader); err != nil {
 		t.Fatal(err)
 	}
-	term := emv.DefaultConfig()
-	for i := range term.AIDs {
-		term.AIDs[i].FloorLimit = aidFloor
-	}
-	ctls, err := acqsim.ClientTLSFiles(e.tlsDir).Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.cfg = agent.Config{
-		DataFile: filepath.Join(e.dir, "data", offline.DBFileName),
-		Store: offline.Options{
-			KeyFile:    filepath.Join(e.dir, "keys", offline.KeyFileName),
-			SecretFile: filepath.Join(e.dir, "keys", offline.SecretFileName),
-			Limits:     map[string]offline.Limit{"*": {PerTransaction: 5000, Count: 50}},
-			OnCommit: func(op string, synced bool) {
-				e.mu.Lock()
-				e.commits = append(e.commits, commit{op, synced})
-				e.mu.Unlock()
-			},
-		},
-		Terminal: &term, TestKeys: true,
-		Readers:        []agent.Reader{e.reader},
-		FloorLimit:     standInFloor,
-		CardTimeout:    20 * time.Second,
-		ForwardBackoff: 20 * time.Millisecond, ForwardBackoffMax: 200 * time.Millisecond, ForwardPoll: 50 * time.Millisecond,
-	}
-	if !o.noAcquirer {
-		e.cfg.Acquirer = &uplink.Config{Addr: e.addr, TLS: ctls, AcquirerID: "12345",
-			ResponseTimeout: 2 * time.Second, ConnectWait: 300 * time.Millisecond,
-			MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	e.cfg = harnessConfig(t, e.dir, e.addr, e.reader, !o.noAcquirer)
+	e.cfg.Store.OnCommit = func(op string, synced bool) {
+		e.mu.Lock()
+		e.commits = append(e.commits, commit{op, synced})
+		e.mu.Unlock()
 	}
 	if o.tweak != nil {
 		o.tweak(&e.cfg)
 	}
 	e.open()
 	return e
+}
+
+// harnessConfig is the engine configuration of the harness on dir, with
+// the acquirer simulator at addr (certificates in dir/tls).
+func harnessConfig(t testing.TB, dir, addr string, reader *sim.Reader, acquirer bool) agent.Config {
+	t.Helper()
+	term := emv.DefaultConfig()
+	for i := range term.AIDs {
+		term.AIDs[i].FloorLimit = aidFloor
+	}
+	cfg := agent.Config{
+		DataFile: filepath.Join(dir, "data", offline.DBFileName),
+		Store: offline.Options{
+			KeyFile:    filepath.Join(dir, "keys", offline.KeyFileName),
+			SecretFile: filepath.Join(dir, "keys", offline.SecretFileName),
+			Limits:     map[string]offline.Limit{"*": {PerTransaction: 5000, Count: 50}},
+		},
+		Terminal: &term, TestKeys: true,
+		Readers:        []agent.Reader{reader},
+		FloorLimit:     standInFloor,
+		CardTimeout:    20 * time.Second,
+		ForwardBackoff: 20 * time.Millisecond, ForwardBackoffMax: 200 * time.Millisecond, ForwardPoll: 50 * time.Millisecond,
+	}
+	if acquirer {
+		ctls, err := acqsim.ClientTLSFiles(filepath.Join(dir, "tls")).Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Acquirer = &uplink.Config{Addr: addr, TLS: ctls, AcquirerID: "12345",
+			ResponseTimeout: 2 * time.Second, ConnectWait: 300 * time.Millisecond,
+			MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	}
+	return cfg
 }
 
 // open opens the engine on the env's file and waits for the uplink.
@@ -154,7 +164,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.eng = eng
-	if e.cfg.Acquirer != nil {
+	if e.cfg.Acquirer != nil && !e.acqDown {
 		e.waitUplink(true)
 	}
 }
@@ -182,12 +192,14 @@ func (e *env) waitUplink(up bool) {
 
 // down makes the acquirer unreachable; up brings it back.
 func (e *env) down() {
+	e.acqDown = true
 	e.srv.SetFault(acqsim.Fault{Kind: acqsim.FaultDown})
 	e.srv.DropConnections()
 	e.waitUplink(false)
 }
 
 func (e *env) up() {
+	e.acqDown = false
 	e.srv.SetFault(acqsim.Fault{})
 	e.waitUplink(true)
 }

@@ -76,3 +76,7 @@ func alphaCurrency(num uint16) (string, bool) {
 	}
 	return "", false
 }
+
+// CurrencyAlpha returns the ISO 4217 alphabetic code of a numeric one
+// (978 -> "EUR") among the currencies the engine knows.
+func CurrencyAlpha(num uint16) (string, bool) { return alphaCurrency(num) }

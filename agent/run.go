@@ -190,16 +190,19 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			return e.runQR(r, p, in)
 		}
 		res, again, err := e.readCard(r, p, in)
-		if err != nil || res == nil {
+		if err != nil || (res == nil && again == "") {
 			return err
 		}
 		if again != "" {
 			if attempt+1 >= e.cfg.Retries {
-				reason := ReasonCardError
-				if again == PromptTryAnotherInterface {
+				reason, msg := ReasonCardError, "no usable card after "+fmt.Sprint(e.cfg.Retries)+" attempt(s)"
+				switch {
+				case again == PromptTryAnotherInterface:
 					reason = ReasonTryAnotherInterface
+				case res == nil:
+					msg = "card removed during the transaction: no outcome"
 				}
-				e.finalize(p, StateDeclined, reason, "no usable card after "+fmt.Sprint(e.cfg.Retries)+" attempts")
+				e.finalize(p, StateDeclined, reason, msg)
 				return e.commitState(p, nil)
 			}
 			e.prompt(p.ID, again, "")
@@ -291,8 +294,9 @@ func (e *Engine) kernelConfig(p *Payment) emv.Config {
 }
 
 // readCard runs the kernel on the presented card. It returns the result,
-// or a prompt to ask for the card again, or (nil, "", nil) when the
-// payment was finished (aborted, failed) here.
+// or a prompt to ask for the card again (with a nil result when the card
+// was lost mid-transaction), or (nil, "", err) when the payment was
+// finished (aborted) here.
 func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, error) {
 	cur, _ := lookupCurrency(p.Currency)
 	term := &emv.Terminal{Config: e.kernelConfig(p), TestKeys: e.cfg.TestKeys || e.term.TestKeys, Now: e.cfg.Now}
@@ -303,15 +307,16 @@ func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, er
 	}
 	in.card.Close()
 	e.prompt(p.ID, PromptRemoveCard, "")
-	if e.obs != nil && res != nil {
-		e.obs.Tap(in.name, time.Since(start), res.Report())
-	}
 	if err != nil {
 		if r.ctx.Err() != nil {
 			return nil, "", e.stopped(r, p)
 		}
-		// The card left the field (or the reader failed) mid-transaction.
-		return &emv.Result{}, PromptPresentCardAgain, nil
+		// The card left the field (or the reader failed) mid-transaction:
+		// no outcome to act on.
+		return nil, PromptPresentCardAgain, nil
+	}
+	if e.obs != nil {
+		e.obs.Tap(in.name, time.Since(start), res.Report())
 	}
 	e.cardFacts(p, res)
 	switch res.Outcome {

@@ -1,0 +1,65 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"posagent/agent"
+	"posagent/agent/input/sim"
+	"posagent/offline"
+)
+
+func TestCloseAbortsWaitingAndFinishesOnline(t *testing.T) {
+	second, err := sim.New(sim.Options{Name: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOpts{tweak: func(c *agent.Config) { c.Readers = append(c.Readers, second) }})
+	ctx := context.Background()
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	// One payment waits for a card on the second reader, one is online
+	// (the acquirer answers after 1 s) on the first.
+	if _, err := e.eng.Start(ctx, agent.PaymentRequest{ID: "cl-wait", Amount: amtOnline, Currency: "EUR", Reader: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	e.reader.Present("visa")
+	if _, err := e.eng.Start(ctx, agent.PaymentRequest{ID: "cl-online", Amount: amtLagging, Currency: "EUR", Reader: "simulated"}); err != nil {
+		t.Fatal(err)
+	}
+	// Busy is per reader: the same reader again is refused.
+	if _, err := e.eng.Start(ctx, agent.PaymentRequest{ID: "cl-3", Amount: 100, Currency: "EUR", Reader: "second"}); !errors.Is(err, agent.ErrBusy) {
+		t.Fatalf("same reader: %v", err)
+	}
+	waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "cl-online" && ev.State == agent.StateOnline })
+	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
+	defer ccancel()
+	if err := e.eng.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Start(ctx, agent.PaymentRequest{ID: "late", Amount: 100, Currency: "EUR"}); !errors.Is(err, agent.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	e.eng = nil
+	e.open()
+	w, _ := e.eng.Get("cl-wait")
+	wantState(t, w, agent.StateAborted, agent.ReasonShutdown)
+	o, _ := e.eng.Get("cl-online")
+	wantState(t, o, agent.StateApproved, "")
+}
+
+func TestSecondEngineOnTheSameFileFails(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	cfg := e.cfg
+	cfg.Store.OpenTimeout = -1
+	start := time.Now()
+	_, err := agent.Open(cfg)
+	if !errors.Is(err, offline.ErrLocked) {
+		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("second Open took %v", d)
+	}
+}

@@ -63,3 +63,23 @@ func TestSecondEngineOnTheSameFileFails(t *testing.T) {
 		t.Fatalf("second Open took %v", d)
 	}
 }
+
+func TestReaderFreeWhileOnline(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	e.reader.Present("visa")
+	if _, err := e.eng.Start(ctx, agent.PaymentRequest{ID: "fr-1", Amount: amtLagging, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "fr-1" && ev.State == agent.StateOnline })
+	// The card was read: the reader takes the next payment meanwhile.
+	p2 := e.pay("fr-2", "mastercard", amtOnline)
+	wantState(t, p2, agent.StateApproved, "")
+	p1, _ := e.eng.Wait(ctx, "fr-1")
+	wantState(t, p1, agent.StateApproved, "")
+	if st := e.eng.Status(); st.Readers[0].Payment != "" {
+		t.Fatalf("reader still busy: %+v", st.Readers)
+	}
+}

@@ -38,6 +38,7 @@ const (
 const harnessRules = `{"rules": [
  {"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"},
  {"name": "slow", "mti": ["0200", "0100"], "amount": 7700, "delay": "3s"},
+ {"name": "issuer declines an advice", "mti": ["0220", "0221"], "amount": 1400, "response_code": "05"},
  {"name": "lagging", "mti": ["0200", "0100"], "amount": 7800, "delay": "1s"},
  {"name": "no answer", "mti": ["0200", "0100"], "amount": 6600, "fault": "drop_after"}
 ]}`

@@ -328,3 +328,38 @@ func TestQueueStatus(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+func TestIssuerDeclinesOfflineApprovalLater(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	wantState(t, e.pay("later", "visa", 1400), agent.StateApprovedOffline, "")
+	e.settle()
+	ev := waitEvent(t, ch, func(ev agent.Event) bool { return ev.Type == agent.EventDeclinedOffline })
+	if ev.Payment != "later" || ev.Amount != 1400 || ev.Currency != "EUR" {
+		t.Fatalf("event %+v", ev)
+	}
+	p, _ := e.eng.Get("later")
+	if !p.DeclinedLater || p.State != agent.StateApprovedOffline {
+		t.Fatalf("payment %+v", p)
+	}
+}
+
+func TestTryAnotherInterfaceIsAPrompt(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	// Above the contactless transaction limit the kernel asks for another
+	// interface: the cashier is prompted and the payment waits for a card
+	// again, until the attempts are used up.
+	for range 3 {
+		e.reader.Present("visa")
+	}
+	p := e.pay("tai", "", 1000001)
+	wantState(t, p, agent.StateDeclined, agent.ReasonTryAnotherInterface)
+	n := 0
+	for n < 2 {
+		waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "tai" && ev.Prompt == agent.PromptTryAnotherInterface })
+		n++
+	}
+}

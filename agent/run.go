@@ -127,19 +127,27 @@ type input struct {
 func (e *Engine) runPayment(r *run, p Payment) {
 	defer e.runWG.Done()
 	defer func() {
+		e.freeInputs(r)
 		e.mu.Lock()
 		delete(e.runs, r.id)
-		for _, in := range r.inputs {
-			if e.busy[in] == r.id {
-				delete(e.busy, in)
-			}
-		}
 		e.mu.Unlock()
 		r.cancel(nil)
 		close(r.done)
 	}()
 	if err := e.drive(r, &p); err != nil {
 		e.log.Error("agent: payment could not be recorded", "payment", p.ID, "state", p.State, "err", err)
+	}
+}
+
+// freeInputs lets the next payment use the run's inputs: once its card
+// (or code) is read, a payment no longer needs the reader.
+func (e *Engine) freeInputs(r *run) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range r.inputs {
+		if e.busy[in] == r.id {
+			delete(e.busy, in)
+		}
 	}
 }
 
@@ -187,6 +195,7 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			return err
 		}
 		if in.card == nil {
+			e.freeInputs(r)
 			return e.runQR(r, p, in)
 		}
 		res, again, err := e.readCard(r, p, in)
@@ -208,6 +217,7 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			e.prompt(p.ID, again, "")
 			continue
 		}
+		e.freeInputs(r)
 		return e.decide(r, p, res)
 	}
 }

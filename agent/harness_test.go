@@ -56,6 +56,7 @@ type env struct {
 	cfg         agent.Config
 
 	acqDown bool // the acquirer simulator refuses connections
+	maybe   bool // crash: the child may finish without reaching its kill point
 
 	mu      sync.Mutex
 	commits []commit

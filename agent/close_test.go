@@ -3,11 +3,13 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"posagent/agent"
 	"posagent/agent/input/sim"
+	"posagent/emv"
 	"posagent/offline"
 )
 
@@ -81,5 +83,62 @@ func TestReaderFreeWhileOnline(t *testing.T) {
 	wantState(t, p1, agent.StateApproved, "")
 	if st := e.eng.Status(); st.Readers[0].Payment != "" {
 		t.Fatalf("reader still busy: %+v", st.Readers)
+	}
+}
+
+// observer records what the engine measures.
+type observer struct {
+	mu     sync.Mutex
+	taps   int
+	online []string
+	final  []agent.State
+	uplink []bool
+}
+
+func (o *observer) Tap(string, time.Duration, emv.Report) { o.mu.Lock(); o.taps++; o.mu.Unlock() }
+func (o *observer) Online(_ time.Duration, r string) {
+	o.mu.Lock()
+	o.online = append(o.online, r)
+	o.mu.Unlock()
+}
+func (o *observer) Final(p agent.Payment) {
+	o.mu.Lock()
+	o.final = append(o.final, p.State)
+	o.mu.Unlock()
+}
+func (o *observer) Uplink(up bool) { o.mu.Lock(); o.uplink = append(o.uplink, up); o.mu.Unlock() }
+
+func TestObserver(t *testing.T) {
+	obs := &observer{}
+	e := newEnv(t, envOpts{tweak: func(c *agent.Config) { c.Observer = obs }})
+	lastUplink := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			obs.mu.Lock()
+			ok := len(obs.uplink) > 0 && obs.uplink[len(obs.uplink)-1] == want
+			obs.mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("observer never told uplink up=%v", want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	lastUplink(true)
+	e.pay("o1", "visa", amtOnline)
+	e.pay("o2", "visa", amtDecline)
+	e.down()
+	lastUplink(false)
+	e.pay("o3", "visa", 4500)
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.taps != 3 || len(obs.online) != 3 || obs.online[0] != "approved" || obs.online[1] != "declined" || obs.online[2] != "unavailable" {
+		t.Fatalf("taps %d online %v", obs.taps, obs.online)
+	}
+	if len(obs.final) != 3 || obs.final[0] != agent.StateApproved || obs.final[2] != agent.StateDeclined {
+		t.Fatalf("final %v", obs.final)
 	}
 }

@@ -91,15 +91,15 @@ func (s *session) adoptRecorded(cla, ins byte, dol tlv.DOL, strip83 bool) {
 	if s.recorded == nil || len(dol) == 0 {
 		return
 	}
-	cmd, ok := s.recorded.RecordedCommand(cla, ins)
-	if !ok || len(cmd) < 6 {
+	raw, ok := s.recorded.RecordedCommand(cla, ins)
+	if !ok {
 		return
 	}
-	lc := int(cmd[4])
-	if len(cmd) < 5+lc {
+	cmd, err := reader.ParseCommand(raw)
+	if err != nil || len(cmd.Data) == 0 {
 		return
 	}
-	data := cmd[5 : 5+lc]
+	data := cmd.Data
 	if strip83 {
 		objs, err := tlv.Parse(data)
 		if err != nil || len(objs) != 1 || objs[0].Tag != 0x83 {

@@ -14,6 +14,7 @@ import (
 
 	"posagent/agent"
 	"posagent/agent/api"
+	"posagent/emv"
 )
 
 // TestMain checks, after a full run, that the tests called every operation
@@ -175,7 +176,7 @@ func TestPayDeclinedAndOffline(t *testing.T) {
 		t.Fatalf("queue %+v %v", q, err)
 	}
 	st, err := h.client.Status(bg())
-	if err != nil || st.Queue.Depth != 1 || !st.Uplink.Connected || len(st.Readers) != 1 {
+	if err != nil || st.Queue.ByState["pending"] != 1 || st.Queue.Outstanding["EUR"] != 700 || !st.Uplink.Up || len(st.Readers) != 1 {
 		t.Fatalf("status %+v %v", st, err)
 	}
 	n, err := h.client.Forward(bg())
@@ -324,13 +325,13 @@ func TestOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := map[string]int64{}
-	for _, l := range tot.Lines {
+	for _, l := range tot.Rows {
 		sum[l.State] += l.Amount
 	}
-	if sum["voided"] != 1000 || sum["captured"] != 5000 || sum["approved"] != 3000 || sum["refunded"] != 1000 {
+	if sum["voided"] != 1000 || sum["captured"] != 5000 || sum["approved"] != 3000 || sum["refunded"] != 1000 || tot.Net["EUR"] != 7000 {
 		t.Fatalf("totals %+v", tot)
 	}
-	if tot, err = h.client.Totals(bg(), time.Now().Add(time.Hour)); err != nil || len(tot.Lines) != 0 {
+	if tot, err = h.client.Totals(bg(), time.Now().Add(time.Hour)); err != nil || len(tot.Rows) != 0 {
 		t.Fatalf("totals since the future: %+v %v", tot, err)
 	}
 	if status, b := h.raw("GET", "/v1/totals?since="+time.Now().Format("2006-01-02"), testToken, ""); status != 200 || !strings.Contains(string(b), `"approved"`) {
@@ -519,16 +520,23 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := h.srv.Metrics()
-	m.PaymentFinal(p)
-	m.TapDuration(180 * time.Millisecond)
-	m.OnlineDuration(1200 * time.Millisecond)
+	// TODO(engine merge): agent.Observer.
+	var obs interface {
+		Final(agent.Payment)
+		Tap(string, time.Duration, emv.Report)
+		Online(time.Duration, string)
+		Uplink(bool)
+	} = h.srv.Metrics() // what serve hands the engine
+	obs.Final(p)
+	obs.Tap("simulated", 180*time.Millisecond, emv.Report{})
+	obs.Online(1200*time.Millisecond, "approved")
+	obs.Uplink(true)
 	status, b := h.raw("GET", "/metrics", testToken, "")
 	s := string(b)
 	for _, want := range []string{
 		`posagent_payments_total{kind="purchase",outcome="approved_offline"} 1`,
 		`posagent_tap_duration_seconds_bucket{le="0.2"} 1`,
-		`posagent_online_duration_seconds_count 1`,
+		`posagent_online_duration_seconds_count{result="approved"} 1`,
 		`posagent_uplink_up 1`,
 		`posagent_queue_depth 1`,
 		`posagent_queue_oldest_age_seconds `,

@@ -149,7 +149,7 @@ func (f *fakeEngine) run(fp *fakePay) {
 	f.setLocked(fp, agent.StateReading, "")
 	if outcome == "offline" {
 		fp.p.AuthCode = "Y1"
-		f.queue = append(f.queue, api.QueueEntry{ID: fp.p.ID, Kind: "advice", State: "pending", Amount: fp.p.Amount, Currency: fp.p.Currency, Created: f.now()})
+		f.queue = append(f.queue, api.QueueEntry{ID: fp.p.ID, Payment: fp.p.ID, Kind: "advice", State: "pending", Amount: fp.p.Amount, Currency: fp.p.Currency, Created: f.now()})
 		f.setLocked(fp, agent.StateApprovedOffline, "")
 		f.receiptLocked(fp)
 		f.mu.Unlock()
@@ -303,23 +303,28 @@ func (f *fakeEngine) Refund(ctx context.Context, req agent.RefundRequest) (agent
 func (f *fakeEngine) Totals(since time.Time) (api.Totals, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := api.Totals{Since: since, Lines: []api.TotalsLine{}}
-	type key struct{ state, scheme, cur string }
-	idx := map[key]int{}
+	t := api.Totals{Since: since, Until: f.now(), Rows: []api.TotalRow{}, Net: map[string]int64{}}
+	idx := map[api.TotalRow]int{}
 	for _, id := range f.order {
 		p := f.pays[id].p
 		if !p.State.Final() || p.Created.Before(since) {
 			continue
 		}
-		k := key{string(p.State), p.Scheme, p.Currency}
+		k := api.TotalRow{State: string(p.State), Kind: string(p.Kind), Scheme: p.Scheme, Currency: p.Currency}
 		i, ok := idx[k]
 		if !ok {
-			i = len(t.Lines)
+			i = len(t.Rows)
 			idx[k] = i
-			t.Lines = append(t.Lines, api.TotalsLine{State: k.state, Scheme: k.scheme, Currency: k.cur})
+			t.Rows = append(t.Rows, k)
 		}
-		t.Lines[i].Count++
-		t.Lines[i].Amount += p.Amount
+		t.Rows[i].Count++
+		t.Rows[i].Amount += p.Amount
+		switch p.State {
+		case agent.StateApproved, agent.StateApprovedOffline, agent.StateCaptured:
+			t.Net[p.Currency] += p.Amount
+		case agent.StateRefunded:
+			t.Net[p.Currency] -= p.Amount
+		}
 	}
 	return t, nil
 }
@@ -328,17 +333,17 @@ func (f *fakeEngine) Status() api.Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var s api.Status
-	state := "idle"
-	if f.inFlight != "" {
-		state = "busy"
+	s.Readers = append(s.Readers, api.InputStatus{Name: "simulated", Kind: "reader", Payment: f.inFlight})
+	s.Uplink.Configured, s.Uplink.Up, s.Uplink.Addr = true, true, "127.0.0.1:5858"
+	s.Queue.ByState = map[string]int{}
+	s.Queue.Outstanding = map[string]int64{}
+	for _, e := range f.queue {
+		s.Queue.ByState[e.State]++
+		s.Queue.Outstanding[e.Currency] += e.Amount
 	}
-	s.Readers = append(s.Readers, api.ReaderStatus{Name: "simulated", State: state})
-	s.Uplink.Connected, s.Uplink.Address = true, "127.0.0.1:5858"
-	s.Queue.Depth = len(f.queue)
 	if len(f.queue) > 0 {
-		s.Queue.Oldest = f.queue[0].Created
+		s.Queue.OldestPending = f.queue[0].Created
 	}
-	s.InFlight = f.inFlight
 	return s
 }
 

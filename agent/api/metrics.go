@@ -9,16 +9,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"posagent/agent"
+	"posagent/emv"
+	"posagent/offline"
 )
 
 // Metrics is the daemon's Prometheus registry. It is the engine's Observer
-// (payments by outcome, tap and online durations) and reads the uplink and
-// queue state from Engine.Status at each scrape.
+// (payments by outcome, tap and online durations, uplink state) and reads
+// the queue from Engine.Status at each scrape.
 type Metrics struct {
 	reg      *prometheus.Registry
 	payments *prometheus.CounterVec
 	tap      prometheus.Histogram
-	online   prometheus.Histogram
+	online   *prometheus.HistogramVec
+	uplink   prometheus.Gauge
 }
 
 // durationBuckets spans a fast tap (~50 ms) to a slow acquirer (~30 s).
@@ -37,12 +40,15 @@ func NewMetrics(status interface{ Status() Status }) *Metrics {
 			Name: "posagent_tap_duration_seconds", Help: "Card in the field: from card detected to kernel outcome.",
 			Buckets: durationBuckets,
 		}),
-		online: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "posagent_online_duration_seconds", Help: "Online authorisation: request armed to response (or give-up).",
+		online: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "posagent_online_duration_seconds", Help: "Online authorisation: request armed to response (or give-up), by result.",
 			Buckets: durationBuckets,
+		}, []string{"result"}),
+		uplink: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "posagent_uplink_up", Help: "1 while the acquirer connection is up.",
 		}),
 	}
-	m.reg.MustRegister(m.payments, m.tap, m.online,
+	m.reg.MustRegister(m.payments, m.tap, m.online, m.uplink,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if status != nil {
 		m.reg.MustRegister(&statusCollector{src: status})
@@ -58,45 +64,56 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// PaymentFinal counts a payment that reached a final state.
-func (m *Metrics) PaymentFinal(p agent.Payment) {
+// Final counts a payment that reached a final state (agent.Observer).
+func (m *Metrics) Final(p agent.Payment) {
 	if p.State.Final() {
 		m.payments.WithLabelValues(string(p.Kind), string(p.State)).Inc()
 	}
 }
 
-// TapDuration records one card session.
-func (m *Metrics) TapDuration(d time.Duration) { m.tap.Observe(d.Seconds()) }
+// Tap records one card session (agent.Observer).
+func (m *Metrics) Tap(input string, d time.Duration, rep emv.Report) { m.tap.Observe(d.Seconds()) }
 
-// OnlineDuration records one online round trip.
-func (m *Metrics) OnlineDuration(d time.Duration) { m.online.Observe(d.Seconds()) }
+// Online records one online round trip and its result (agent.Observer).
+func (m *Metrics) Online(d time.Duration, result string) {
+	m.online.WithLabelValues(result).Observe(d.Seconds())
+}
 
-// statusCollector turns Engine.Status into gauges at scrape time.
+// Uplink records the acquirer connection going up or down (agent.Observer).
+func (m *Metrics) Uplink(up bool) {
+	if up {
+		m.uplink.Set(1)
+	} else {
+		m.uplink.Set(0)
+	}
+}
+
+// queuedStates are the queue states of entries still to be sent.
+var queuedStates = []string{string(offline.StateHeld), string(offline.StatePending), string(offline.StateInFlight)}
+
+// statusCollector turns Engine.Status into the queue gauges at scrape time.
 type statusCollector struct{ src interface{ Status() Status } }
 
 var (
-	descUplink = prometheus.NewDesc("posagent_uplink_up", "1 when the acquirer connection is up.", nil, nil)
 	descDepth  = prometheus.NewDesc("posagent_queue_depth", "Entries waiting in the store-and-forward queue (advices, reversals).", nil, nil)
 	descOldest = prometheus.NewDesc("posagent_queue_oldest_age_seconds", "Age of the oldest queued entry (0 when empty).", nil, nil)
 )
 
 func (c *statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- descUplink
 	ch <- descDepth
 	ch <- descOldest
 }
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.src.Status()
-	up := 0.0
-	if st.Uplink.Connected {
-		up = 1
+	depth := 0
+	for _, s := range queuedStates {
+		depth += st.Queue.ByState[s]
 	}
 	age := 0.0
-	if !st.Queue.Oldest.IsZero() {
-		age = time.Since(st.Queue.Oldest).Seconds()
+	if !st.Queue.OldestPending.IsZero() {
+		age = time.Since(st.Queue.OldestPending).Seconds()
 	}
-	ch <- prometheus.MustNewConstMetric(descUplink, prometheus.GaugeValue, up)
-	ch <- prometheus.MustNewConstMetric(descDepth, prometheus.GaugeValue, float64(st.Queue.Depth))
+	ch <- prometheus.MustNewConstMetric(descDepth, prometheus.GaugeValue, float64(depth))
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, age)
 }

@@ -2,26 +2,30 @@ package api
 
 import "time"
 
-// Totals, Status and QueueEntry are the shapes the API serves for
-// GET /v1/totals, /v1/status and /v1/queue.
+// Totals, Status and QueueEntry are what GET /v1/totals, /v1/status and
+// /v1/queue serve.
 //
-// TODO(engine merge): replace these with aliases of agent.Totals,
-// agent.Status and agent.QueueEntry once the engine defines them.
+// TODO(engine merge): these mirror agent.Totals, agent.Status and
+// agent.QueueEntry of the engine branch; once it is merged they become
+// aliases of those and this file goes.
 type (
-	Totals = pendingTotals
-	// TotalsLine is one state / scheme / currency line of Totals.
-	// ReaderStatus is one input of Status.
-	Status     = pendingStatus
-	QueueEntry = pendingQueueEntry
+	Totals      = pendingTotals
+	TotalRow    = pendingTotalRow
+	Status      = pendingStatus
+	InputStatus = pendingInputStatus
+	QueueEntry  = pendingQueueEntry
 )
 
 type pendingTotals struct {
-	Since time.Time    `json:"since"`
-	Lines []TotalsLine `json:"lines"`
+	Since time.Time         `json:"since"`
+	Until time.Time         `json:"until"`
+	Rows  []pendingTotalRow `json:"rows"`
+	Net   map[string]int64  `json:"net"`
 }
 
-type TotalsLine struct {
+type pendingTotalRow struct {
 	State    string `json:"state"`
+	Kind     string `json:"kind"`
 	Scheme   string `json:"scheme"`
 	Currency string `json:"currency"`
 	Count    int    `json:"count"`
@@ -29,33 +33,35 @@ type TotalsLine struct {
 }
 
 type pendingStatus struct {
-	Readers  []ReaderStatus `json:"readers"`
-	Uplink   pendingUplink  `json:"uplink"`
-	Queue    pendingQueue   `json:"queue"`
-	InFlight string         `json:"in_flight,omitempty"`
+	Readers []pendingInputStatus `json:"readers"`
+	Uplink  struct {
+		Configured bool   `json:"configured"`
+		Up         bool   `json:"up"`
+		Addr       string `json:"addr,omitempty"`
+	} `json:"uplink"`
+	Queue struct {
+		ByState       map[string]int   `json:"by_state"`
+		Outstanding   map[string]int64 `json:"outstanding"`
+		OldestPending time.Time        `json:"oldest_pending,omitzero"`
+	} `json:"queue"`
 }
 
-type ReaderStatus struct {
-	Name  string `json:"name"`
-	State string `json:"state"`
-}
-
-type pendingUplink struct {
-	Connected bool   `json:"connected"`
-	Address   string `json:"address"`
-}
-
-type pendingQueue struct {
-	Depth  int       `json:"depth"`
-	Oldest time.Time `json:"oldest,omitzero"`
+type pendingInputStatus struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Payment string `json:"busy,omitempty"`
 }
 
 type pendingQueueEntry struct {
-	ID       string    `json:"id"`
-	Kind     string    `json:"kind"`
-	State    string    `json:"state"`
-	Amount   int64     `json:"amount"`
-	Currency string    `json:"currency"`
-	Created  time.Time `json:"created"`
-	Attempts int       `json:"attempts"`
+	ID          string    `json:"id"`
+	Payment     string    `json:"payment"`
+	Kind        string    `json:"kind"`
+	State       string    `json:"state"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	Attempts    int       `json:"attempts"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	Declined    bool      `json:"declined,omitempty"`
 }

@@ -211,3 +211,14 @@ func TestPrepareDirsRefuses(t *testing.T) {
 		t.Fatalf("symlinked key dir: err = %v", err)
 	}
 }
+
+// TestPackagingExample: the example config in packaging/ is valid.
+func TestPackagingExample(t *testing.T) {
+	c, err := Load("../../packaging/posagent.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Offline.FloorLimit != 2500 || c.Offline.Limits["EUR"].Count != 20 || len(c.Readers.PCSC) != 2 {
+		t.Errorf("example not read as written: %+v", c.Offline)
+	}
+}

@@ -56,6 +56,13 @@ func NewMetrics(status interface{ Status() Status }) *Metrics {
 	return m
 }
 
+// StatusFunc adapts a function to the status source of NewMetrics (for an
+// engine opened after its Observer is made).
+type StatusFunc func() Status
+
+// Status calls f.
+func (f StatusFunc) Status() Status { return f() }
+
 // Registry lets cmd/ or other packages register more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/text/currency"
+	"posagent/money"
 
 	"posagent/agent"
 	"posagent/agent/api"
@@ -86,7 +86,7 @@ func validate(req agent.PaymentRequest) error {
 	case req.Capture != "" && req.Capture != agent.CaptureAuto && req.Capture != agent.CaptureManual:
 		return &agent.InvalidError{Field: "capture", Reason: "auto or manual"}
 	}
-	if _, err := currency.ParseISO(req.Currency); err != nil || len(req.Currency) != 3 {
+	if _, err := money.Parse(req.Currency); err != nil || len(req.Currency) != 3 {
 		return &agent.InvalidError{Field: "currency", Reason: "ISO 4217 alphabetic"}
 	}
 	return nil

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"golang.org/x/text/currency"
 
 	"posagent/emv/cardsim"
+	"posagent/money"
 	"posagent/uplink"
 )
 
@@ -115,21 +115,12 @@ type Simulated struct {
 	ByAmount []AmountRange `toml:"by_amount"`
 }
 
-// AmountRange chooses a card for amounts in [Min, Max] (Max 0 = no upper bound).
+// AmountRange chooses a card for amounts in [Min, Max] (Max 0 = no upper
+// bound); the first range that matches wins.
 type AmountRange struct {
 	Min  int64  `toml:"min"`
 	Max  int64  `toml:"max"`
 	Card string `toml:"card"`
-}
-
-// CardFor returns the preset the simulated reader presents for amount.
-func (s Simulated) CardFor(amount int64) string {
-	for _, r := range s.ByAmount {
-		if amount >= r.Min && (r.Max == 0 || amount <= r.Max) {
-			return r.Card
-		}
-	}
-	return s.Card
 }
 
 // API is the local cashier API.
@@ -360,12 +351,13 @@ func Loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// checkCurrency accepts an ISO 4217 alphabetic code.
+// checkCurrency accepts an ISO 4217 alphabetic code (upper case, as the
+// API takes it).
 func checkCurrency(code string) error {
 	if len(code) != 3 || strings.Trim(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return fmt.Errorf("must be an ISO 4217 alphabetic code such as EUR, got %q", code)
 	}
-	if _, err := currency.ParseISO(code); err != nil {
+	if _, err := money.Parse(code); err != nil {
 		return fmt.Errorf("%q is not an ISO 4217 currency", code)
 	}
 	return nil

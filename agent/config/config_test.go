@@ -61,8 +61,8 @@ payment_timeout = "5s"
 	if l := c.Offline.Limits["CHF"]; l.PerTransaction != 2500 || l.MaxAge != 12*time.Hour {
 		t.Errorf("limits %+v", c.Offline.Limits)
 	}
-	if c.Readers.Simulated.CardFor(1500) != "unionpay" || c.Readers.Simulated.CardFor(2000) != "mastercard" || c.Readers.Simulated.CardFor(999) != "mastercard" {
-		t.Errorf("CardFor: %q %q %q", c.Readers.Simulated.CardFor(1500), c.Readers.Simulated.CardFor(2000), c.Readers.Simulated.CardFor(999))
+	if s := c.Readers.Simulated; s.Card != "mastercard" || len(s.ByAmount) != 1 || s.ByAmount[0] != (AmountRange{1000, 1999, "unionpay"}) {
+		t.Errorf("simulated %+v", s)
 	}
 	if c.API.PaymentTimeout != 5*time.Second || c.File != file {
 		t.Errorf("api %+v file %q", c.API, c.File)

@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
-	"posagent/money"
-
 	"posagent/agent"
 	"posagent/agent/api"
+	"posagent/money"
 )
 
 // fakeEngine is a small in-memory stand-in for agent.Engine, for the unit
@@ -86,7 +86,7 @@ func validate(req agent.PaymentRequest) error {
 	case req.Capture != "" && req.Capture != agent.CaptureAuto && req.Capture != agent.CaptureManual:
 		return &agent.InvalidError{Field: "capture", Reason: "auto or manual"}
 	}
-	if _, err := money.Parse(req.Currency); err != nil || len(req.Currency) != 3 {
+	if _, err := money.Parse(req.Currency); err != nil || strings.Trim(req.Currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 		return &agent.InvalidError{Field: "currency", Reason: "ISO 4217 alphabetic"}
 	}
 	return nil

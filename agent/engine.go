@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"posagent/emv"
+	"posagent/money"
 	"posagent/offline"
 	"posagent/uplink"
 )
@@ -169,7 +170,7 @@ func Open(cfg Config) (*Engine, error) {
 	if err := term.Validate(); err != nil {
 		return nil, err
 	}
-	if _, ok := alphaCurrency(term.CurrencyCode); !ok {
+	if _, err := money.Numeric(term.CurrencyCode); err != nil {
 		return nil, &InvalidError{Field: "Terminal.CurrencyCode", Reason: "unknown currency"}
 	}
 	sopts := cfg.Store

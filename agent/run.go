@@ -24,7 +24,7 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	if err := validAmount(req.Amount); err != nil {
 		return Payment{}, err
 	}
-	if _, ok := lookupCurrency(req.Currency); !ok {
+	if _, ok := currencyOf(req.Currency); !ok {
 		return Payment{}, &InvalidError{Field: "currency", Reason: "not a supported ISO 4217 alphabetic code"}
 	}
 	switch req.Offline {
@@ -308,10 +308,10 @@ func (e *Engine) kernelConfig(p *Payment) emv.Config {
 // was lost mid-transaction), or (nil, "", err) when the payment was
 // finished (aborted) here.
 func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, error) {
-	cur, _ := lookupCurrency(p.Currency)
+	cur, _ := currencyOf(p.Currency)
 	term := &emv.Terminal{Config: e.kernelConfig(p), TestKeys: e.cfg.TestKeys || e.term.TestKeys, Now: e.cfg.Now}
 	start := time.Now()
-	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.Num})
+	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.NumericCode()})
 	if s, ok := in.card.(SignalSession); ok {
 		s.Signal(r.ctx, err == nil && res != nil && (res.Outcome == emv.Approved || res.Outcome == emv.OnlineRequest))
 	}
@@ -354,9 +354,8 @@ func (e *Engine) cardFacts(p *Payment, res *emv.Result) {
 
 // transaction builds the uplink's view of the card payment.
 func (e *Engine) transaction(p *Payment, res *emv.Result) uplink.Transaction {
-	cur, _ := lookupCurrency(p.Currency)
 	tx := uplink.Transaction{ID: p.ID, PAN: res.PAN, Expiry: res.Expiry, PSN: psn(res.PANSeq),
-		Amount: p.Amount, Currency: cur.numeric(), EntryMode: uplink.EntryContactless, ICC: res.ICCData}
+		Amount: p.Amount, Currency: numericOf(p.Currency), EntryMode: uplink.EntryContactless, ICC: res.ICCData}
 	if !res.Track2.PAN.IsZero() {
 		t2 := res.Track2
 		tx.Track2 = &t2
@@ -573,7 +572,6 @@ func (e *Engine) runQR(r *run, p *Payment, in input) error {
 		return e.commitState(p, nil)
 	}
 	p.Scheme = scheme
-	cur, _ := lookupCurrency(p.Currency)
-	tx := uplink.Transaction{ID: p.ID, Amount: p.Amount, Currency: cur.numeric(), EntryMode: uplink.EntryQR, QR: in.code}
+	tx := uplink.Transaction{ID: p.ID, Amount: p.Amount, Currency: numericOf(p.Currency), EntryMode: uplink.EntryQR, QR: in.code}
 	return e.online(r, p, tx)
 }

@@ -59,12 +59,10 @@ type tapReport struct {
 
 // tapObserver keeps what the engine reports of the tap.
 type tapObserver struct {
-	mu     sync.Mutex
-	start  time.Time
-	rep    *emv.Report
-	card   time.Duration
-	at     time.Time
-	reader string
+	mu   sync.Mutex
+	rep  *emv.Report
+	card time.Duration
+	at   time.Time
 }
 
 func (o *tapObserver) Tap(input string, d time.Duration, rep emv.Report) {
@@ -213,7 +211,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Nothing could forward an advice kept in a temporary file.
 		policy = agent.OfflineDeny
 	}
-	obs := &tapObserver{start: start}
+	obs := &tapObserver{}
 	ecfg := agent.Config{DataFile: filepath.Join(dir, offline.DBFileName), Terminal: &cfg,
 		TestKeys: *testKeys || cfg.TestKeys, Readers: []agent.Reader{in}, Offline: policy,
 		CardTimeout: *timeout, Retries: 1, Observer: obs, Logger: log}

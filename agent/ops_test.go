@@ -297,8 +297,11 @@ func TestQRConsumerPresented(t *testing.T) {
 			return "", errors.New("not a known payment code")
 		}
 	}})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
 	sc.codes <- "134567890123456789"
 	p := e.pay("qr1", "", amtOnline, func(r *agent.PaymentRequest) { r.Reader = "scanner" })
+	waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "qr1" && ev.Prompt == agent.PromptScanCode })
 	wantState(t, p, agent.StateApproved, "")
 	if p.EntryMode != "qr_consumer" || p.Scheme != "wechat" {
 		t.Fatalf("qr payment: %+v", p)

@@ -172,7 +172,15 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			return err
 		}
 		if attempt == 0 {
-			e.prompt(p.ID, PromptPresentCard, formatAmount(p.Amount, p.Currency))
+			for _, sc := range e.cfg.Scanners {
+				if contains(r.inputs, sc.Name()) {
+					e.prompt(p.ID, PromptScanCode, formatAmount(p.Amount, p.Currency))
+					break
+				}
+			}
+			if len(r.inputs) > 0 && e.hasReader(r.inputs) {
+				e.prompt(p.ID, PromptPresentCard, formatAmount(p.Amount, p.Currency))
+			}
 		}
 		in := e.waitInput(r, p)
 		if in.err != nil {
@@ -278,6 +286,16 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 		first.err = context.DeadlineExceeded
 	}
 	return first
+}
+
+// hasReader reports whether a card reader is among the inputs.
+func (e *Engine) hasReader(inputs []string) bool {
+	for _, rd := range e.cfg.Readers {
+		if contains(inputs, rd.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

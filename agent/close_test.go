@@ -142,3 +142,21 @@ func TestObserver(t *testing.T) {
 		t.Fatalf("final %v", obs.final)
 	}
 }
+
+// brokenReader breaks the Reader contract or fails.
+type brokenReader struct{ err error }
+
+func (b brokenReader) Name() string { return "broken" }
+func (b brokenReader) WaitCard(context.Context, int64) (agent.CardSession, error) {
+	return nil, b.err
+}
+
+func TestBrokenReaderFailsThePayment(t *testing.T) {
+	for name, err := range map[string]error{"nil session": nil, "reader error": errors.New("reader unplugged")} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOpts{tweak: func(c *agent.Config) { c.Readers = []agent.Reader{brokenReader{err}} }})
+			p := e.pay("broken", "", amtOnline)
+			wantState(t, p, agent.StateFailed, agent.ReasonCardError)
+		})
+	}
+}

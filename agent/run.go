@@ -123,6 +123,12 @@ type input struct {
 	err  error
 }
 
+// isCode reports whether the input is a scanned code (not a card).
+func (in input) isCode() bool { return in.card == nil }
+
+// errNoSession: a Reader broke its contract (no card and no error).
+var errNoSession = errors.New("agent: reader returned neither a card nor an error")
+
 // runPayment takes a created payment to a final state.
 func (e *Engine) runPayment(r *run, p Payment) {
 	defer e.runWG.Done()
@@ -202,7 +208,7 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			}
 			return err
 		}
-		if in.card == nil {
+		if in.isCode() {
 			e.freeInputs(r)
 			return e.runQR(r, p, in)
 		}
@@ -244,6 +250,9 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 		n++
 		go func(rd Reader) {
 			cs, err := rd.WaitCard(ctx, p.Amount)
+			if err == nil && cs == nil {
+				err = errNoSession
+			}
 			ch <- input{name: rd.Name(), card: cs, err: err}
 		}(rd)
 	}

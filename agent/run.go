@@ -279,6 +279,7 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 			first = in
 		}
 	}
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	// The others give up with ctx; a card that came anyway is released.
 	rest := n - got
@@ -291,7 +292,7 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 			}
 		}()
 	}
-	if first.err != nil && ctx.Err() != nil && r.ctx.Err() == nil {
+	if first.err != nil && timedOut && r.ctx.Err() == nil {
 		first.err = context.DeadlineExceeded
 	}
 	return first

@@ -652,3 +652,14 @@ func TestZeroCard(t *testing.T) {
 	}
 	c.Reset()
 }
+
+// A short PAN is masked by emv/pan's rule: a 10-digit PAN is not shown whole.
+func TestMaskedPANShort(t *testing.T) {
+	p := Profile{PAN: "4761739001"}
+	if got := p.MaskedPAN(); got != "******9001" {
+		t.Errorf("MaskedPAN(10 digits) = %q", got)
+	}
+	if s := fmt.Sprint(p); strings.Contains(s, "4761739001") {
+		t.Errorf("Profile prints %s", s)
+	}
+}

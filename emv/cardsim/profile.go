@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 
 	"posagent/emv/arqc"
+	"posagent/emv/pan"
 )
 
 // Kernel kinds a profile can follow. The kind decides how the card answers
@@ -142,13 +142,8 @@ type Profile struct {
 	Description string
 }
 
-// MaskedPAN shows the PAN as its first 6 and last 4 digits.
-func (p Profile) MaskedPAN() string {
-	if len(p.PAN) < 10 {
-		return strings.Repeat("*", len(p.PAN))
-	}
-	return p.PAN[:6] + strings.Repeat("*", len(p.PAN)-10) + p.PAN[len(p.PAN)-4:]
-}
+// MaskedPAN shows the PAN masked by emv/pan's rule (first 6 + last 4).
+func (p Profile) MaskedPAN() string { return pan.Mask(p.PAN) }
 
 // String describes the profile for people and logs, with the PAN masked;
 // %v, %+v and %#v all use it.

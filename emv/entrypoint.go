@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"posagent/emv/pan"
 	"posagent/emv/tlv"
 	"posagent/reader"
 )
@@ -365,16 +366,16 @@ func (s *session) listOfAIDs(start int) (*candidate, int, error) {
 // applications (CB) by the PAN's BIN or the other applications the card
 // lists.
 func schemeFor(aid []byte, cfg *AIDConfig, panDigits string, others []*candidate) string {
-	if s := schemeByRID(aid); s != "" {
+	if s := SchemeByRID(aid); s != "" {
 		return s
 	}
 	if panDigits != "" {
-		if s := schemeByBIN(panDigits); s != "" {
+		if s := pan.Scheme(panDigits); s != "" {
 			return s
 		}
 	}
 	for _, o := range others {
-		if s := schemeByRID(o.aid); s != "" {
+		if s := SchemeByRID(o.aid); s != "" {
 			return s
 		}
 	}
@@ -384,7 +385,10 @@ func schemeFor(aid []byte, cfg *AIDConfig, panDigits string, others []*candidate
 	return "other"
 }
 
-func schemeByRID(aid []byte) string {
+// SchemeByRID names the scheme of an application identifier by its
+// registered application provider identifier (and, for Maestro, the PIX),
+// "" when unknown. It is the only AID-to-scheme rule of the tree.
+func SchemeByRID(aid []byte) string {
 	h := strings.ToUpper(hex.EncodeToString(aid))
 	switch {
 	case strings.HasPrefix(h, "A0000000043060"), strings.HasPrefix(h, "A0000000042203"):
@@ -405,24 +409,6 @@ func schemeByRID(aid []byte) string {
 		return "interac"
 	case strings.HasPrefix(h, "A000000359"), strings.HasPrefix(h, "A000000059"), strings.HasPrefix(h, "D276000025"):
 		return "girocard"
-	}
-	return ""
-}
-
-func schemeByBIN(p string) string {
-	switch {
-	case strings.HasPrefix(p, "4"):
-		return "visa"
-	case len(p) >= 2 && p[0] == '5' && p[1] >= '1' && p[1] <= '5':
-		return "mastercard"
-	case len(p) >= 4 && p[:4] >= "2221" && p[:4] <= "2720":
-		return "mastercard"
-	case strings.HasPrefix(p, "34"), strings.HasPrefix(p, "37"):
-		return "amex"
-	case strings.HasPrefix(p, "62"):
-		return "unionpay"
-	case len(p) >= 4 && p[:4] >= "3528" && p[:4] <= "3589":
-		return "jcb"
 	}
 	return ""
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posagent/emv"
 	"posagent/emv/arqc"
 	"posagent/emv/pan"
 	"posagent/emv/tlv"
@@ -545,27 +546,20 @@ type mkCacheKey struct {
 	psn    byte
 }
 
-// scheme picks the issuer key set from the AID (4F or 84), else the PAN.
+// scheme picks the issuer key set from the AID (4F or 84), else the PAN's
+// BIN, by the kernel's rules. Maestro cards use the Mastercard keys.
 func scheme(aid4F, aid84 []byte, digits string) string {
+	s := ""
 	for _, aid := range [][]byte{aid4F, aid84} {
-		if len(aid) >= 5 {
-			switch fmt.Sprintf("%X", aid[:5]) {
-			case "A000000003":
-				return "visa"
-			case "A000000004":
-				return "mastercard"
-			case "A000000333":
-				return "unionpay"
-			}
+		if s = emv.SchemeByRID(aid); s != "" {
+			break
 		}
 	}
-	switch {
-	case len(digits) > 0 && digits[0] == '4':
-		return "visa"
-	case len(digits) > 1 && (digits[:2] >= "51" && digits[:2] <= "55" || digits[:2] == "22"):
-		return "mastercard"
-	case len(digits) > 1 && digits[:2] == "62":
-		return "unionpay"
+	if s == "" {
+		s = pan.Scheme(digits)
 	}
-	return ""
+	if s == "maestro" {
+		return "mastercard"
+	}
+	return s
 }

@@ -59,7 +59,7 @@ func (s *session) iccKey(wantICC bool) (*oda.IssuerKey, *oda.PublicKey, error) {
 	if len(rid) > 5 {
 		rid = rid[:5]
 	}
-	cands := s.caKeys().Candidates(rid, idx[0], s.t.TestKeys || s.t.Config.TestKeys)
+	cands := s.caKeys().Candidates(rid, idx[0], s.t.Config.TestKeys)
 	panDigits := s.res.PAN.Digits()
 	date := s.tx.Date
 	ik, err := oda.RecoverIssuerKey(cands, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], panDigits, date, s.t.Revoked)

@@ -32,11 +32,12 @@ func (fixedRand) Read(p []byte) (int, error) {
 
 func benchTerminal() *emv.Terminal {
 	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
 	for i := range cfg.AIDs {
 		cfg.AIDs[i].FloorLimit = 10000 // offline approvals possible
 	}
 	unix := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	return &emv.Terminal{Config: cfg, TestKeys: true, Now: func() time.Time { return unix },
+	return &emv.Terminal{Config: cfg, Now: func() time.Time { return unix },
 		Rand: fixedRand{}}
 }
 

@@ -85,8 +85,9 @@ type Config struct {
 	SupportDDA bool        `json:"support_dda"`
 	SupportSDA bool        `json:"support_sda"`
 	AIDs       []AIDConfig `json:"aids"`
-	// TestKeys allows scheme test CA keys: for test benches only, never for
-	// live money (the same switch as the CLI's --test-keys).
+	// TestKeys allows scheme test CA keys and posagent's software-card test
+	// CAs: for test benches only, never for live money. It is the only
+	// switch (the CLI's --test-keys sets it).
 	TestKeys bool `json:"test_keys"`
 }
 

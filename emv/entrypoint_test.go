@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -360,5 +361,13 @@ func TestRunRefusesUnknownCurrency(t *testing.T) {
 	cfg.CurrencyCode = 1
 	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
 		t.Fatalf("Validate with currency 001: %v", err)
+	}
+}
+
+// Test CA keys have one switch, Config.TestKeys (a config file's
+// "test_keys" and the CLI's --test-keys both set it).
+func TestOneTestKeysSwitch(t *testing.T) {
+	if _, ok := reflect.TypeOf(Terminal{}).FieldByName("TestKeys"); ok {
+		t.Fatal("Terminal has its own TestKeys switch besides Config.TestKeys")
 	}
 }

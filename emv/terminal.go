@@ -38,9 +38,6 @@ type Terminal struct {
 	Config Config
 	// CAKeys is the CA public key list; nil means the embedded list.
 	CAKeys *capk.List
-	// TestKeys allows scheme test CA keys (and posagent's software-card test
-	// CAs). Off for live money.
-	TestKeys bool
 	// Rand is the source of unpredictable numbers; nil means crypto/rand.
 	Rand io.Reader
 	// Now gives the transaction date and time; nil means time.Now.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"posagent/emv/cardsim/perso"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func TestPurchaseApprovedWithARPC(t *testing.T) {
 			cl, _ := tlv.Parse(txn.ICC)
 			var ac [8]byte
 			copy(ac[:], tlv.Value(cl, 0x9F26))
-			imk, _ := arqc.TestMasterKey("visa")
+			imk, _ := perso.TestMasterKey("visa")
 			atc := tlv.Value(cl, 0x9F36)
 			sk := arqc.SessionKey(arqc.DeriveICCMasterKey(imk, testPAN, 1), [2]byte{atc[0], atc[1]})
 			if want := arqc.ARPC(sk, ac, [2]byte{'0', '0'}); string(want[:]) != string(iad[:8]) {

@@ -159,7 +159,8 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	signal(firmwareprofiles.SignalPresent)
 
-	term := &emv.Terminal{Config: cfg, TestKeys: *testKeys || cfg.TestKeys}
+	cfg.TestKeys = cfg.TestKeys || *testKeys
+	term := &emv.Terminal{Config: cfg}
 	tx := emv.Transaction{Amount: amount, Currency: cur, Date: seen}
 	var kcard emv.Card = card
 	if *unmasked {

@@ -205,12 +205,9 @@ func traceReplay(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	rp := trace.NewReplayer(t)
-	term := &emv.Terminal{
-		Config:   emv.DefaultConfig(),
-		TestKeys: true,
-		Rand:     newTraceRand(raw),
-		Now:      now,
-	}
+	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true // replay names the key that verified, live or test
+	term := &emv.Terminal{Config: cfg, Rand: newTraceRand(raw), Now: now}
 	res, err := term.Run(ctx, rp, tx)
 	if err != nil || res == nil {
 		fmt.Fprintf(stderr, "posagent trace replay: %s: kernel stopped: %v\n", pos[0], err)

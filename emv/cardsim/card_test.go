@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"posagent/emv/cardsim/perso"
 	"slices"
 	"strings"
 	"testing"
@@ -266,7 +267,7 @@ func verifyAC(t *testing.T, m *terminal, ac []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imk, ok := arqc.TestMasterKey(keyScheme(m.card.p.Scheme))
+	imk, ok := perso.TestMasterKey(keyScheme(m.card.p.Scheme))
 	if !ok {
 		t.Fatal("no test master key")
 	}

@@ -22,6 +22,7 @@ import (
 // again...), never a panic or a hang.
 func TestKernelOutcomes(t *testing.T) {
 	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
 	for i := range cfg.AIDs {
 		cfg.AIDs[i].FloorLimit = 10000
 	}
@@ -33,7 +34,7 @@ func TestKernelOutcomes(t *testing.T) {
 	}
 	keys.Add(ca.CAPK())
 	term := &emv.Terminal{
-		Config: cfg, CAKeys: keys, TestKeys: true,
+		Config: cfg, CAKeys: keys,
 		Rand: bytes.NewReader(bytes.Repeat([]byte{0x5A, 0xC3, 0x11, 0x7E}, 1<<12)),
 		Now:  func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) },
 	}

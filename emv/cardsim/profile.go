@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"posagent/emv/cardsim/perso"
 	"slices"
 
 	"posagent/emv/arqc"
@@ -195,7 +196,7 @@ var (
 )
 
 func testIMK(scheme string) arqc.Key {
-	k, _ := arqc.TestMasterKey(scheme)
+	k, _ := perso.TestMasterKey(scheme)
 	return k
 }
 

@@ -33,7 +33,7 @@ func liveSession(t *testing.T, preset string, opts RecordOptions) (*emv.Result, 
 		t.Fatal(err)
 	}
 	rec := NewRecorder(card, opts)
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true, Now: func() time.Time { return liveDate }}
+	term := &emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return liveDate }}
 	res, err := term.Run(context.Background(), rec, emv.Transaction{Amount: 1234})
 	if err != nil {
 		t.Fatalf("live run: %v", err)
@@ -59,7 +59,7 @@ func replay(t *testing.T, tr *Trace) (*emv.Result, *Replayer) {
 	if d, ok := RecordedDate(back); ok {
 		late = d
 	}
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true, Now: func() time.Time { return late },
+	term := &emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return late },
 		Rand: bytes.NewReader(bytes.Repeat([]byte{0x5A}, 64))}
 	res, err := term.Run(context.Background(), r, emv.Transaction{Amount: 1})
 	if err != nil {
@@ -320,4 +320,12 @@ func TestRecorderTransportTrouble(t *testing.T) {
 	if _, err := tr.WriteTo(&b); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testKeysConfig is the default terminal configuration with test CA keys
+// allowed (the software cards are signed by posagent's test CAs).
+func testKeysConfig() emv.Config {
+	c := emv.DefaultConfig()
+	c.TestKeys = true
+	return c
 }

@@ -225,6 +225,13 @@ func (s *session) readRecords(afl []byte) (ok bool, err error) {
 			if isCardError(err) {
 				return false, err
 			}
+			if err == nil && sw == reader.SWConditionsNotSatisf {
+				// The card says this application cannot be used here, as
+				// 6985 to GET PROCESSING OPTIONS does: try the next one.
+				s.res.Outcome = SelectNext
+				s.res.Reason = fmt.Sprintf("READ RECORD SFI %d record %d: %v", sfi, rec, sw)
+				return false, nil
+			}
 			if err != nil || sw != reader.SWOK {
 				s.endApp("READ RECORD SFI %d record %d: %s", sfi, rec, swOrErr(sw, err))
 				return false, nil

@@ -145,14 +145,13 @@ func (s *session) entryPoint() error {
 	// Report the first candidate until an application is selected.
 	s.res.AID, s.res.Label = cands[0].aid, cands[0].label
 	s.res.Scheme = schemeFor(cands[0].aid, cands[0].cfg, "", cands)
-	selected := false
 	for len(cands) > 0 {
 		c := cands[0]
 		cands = cands[1:]
 		if !c.pre.allowed {
 			continue
 		}
-		out, err := s.tryCandidate(c, &selected, cands)
+		out, err := s.tryCandidate(c, cands)
 		if err != nil {
 			return err
 		}
@@ -180,8 +179,25 @@ func (s *session) entryPoint() error {
 	return nil
 }
 
+// newApplication starts the result over when candidate c is selected
+// (final SELECT answered with an FCI): every fact a result reports (AID,
+// label, scheme, PAN, track 2, expiry, PAN sequence number, kernel, ODA,
+// CVM, cryptogram, TVR, field 55, reason) comes from the selected
+// application, never from one selected before it. The previous attempt's
+// reason is kept as a note.
+func (s *session) newApplication(c *candidate, rest []*candidate) {
+	r := s.res
+	if r.Reason != "" && r.Outcome == SelectNext {
+		r.Notes = append(r.Notes, fmt.Sprintf("application %X: %s", r.AID, r.Reason))
+	}
+	*r = Result{Notes: r.Notes, Candidates: r.Candidates}
+	r.AID, r.Label = c.aid, c.label
+	r.Scheme = schemeFor(c.aid, c.cfg, "", rest)
+	s.cand = nil
+}
+
 // tryCandidate does final selection and kernel activation for c.
-func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) (Outcome, error) {
+func (s *session) tryCandidate(c *candidate, rest []*candidate) (Outcome, error) {
 	fci := c.fci
 	if fci == nil {
 		data, sw, err := s.exchange(reader.Select(c.aid))
@@ -201,6 +217,8 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 		s.res.Reason = fmt.Sprintf("SELECT %X: FCI: %v", c.aid, err)
 		return SelectNext, nil
 	}
+	// The application is selected: the result starts over for it.
+	s.newApplication(c, rest)
 	df := tlv.Value(objs, 0x84)
 	if df == nil {
 		df = c.aid
@@ -209,21 +227,13 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 	if l := tlv.Value(objs, 0x50); len(l) > 0 {
 		label = string(l)
 	}
-	if !*selected || s.res.PAN.IsZero() {
-		// The reported application: the first selected one, until one
-		// yields a PAN.
-		if !*selected {
-			s.res.AID, s.res.Label = df, label
-			s.res.Scheme = schemeFor(df, c.cfg, "", rest)
-		}
-	}
-	*selected = true
+	s.res.AID, s.res.Label = df, label
+	s.res.Scheme = schemeFor(df, c.cfg, "", rest)
 	s.cand = c
 	s.resetApp()
 	s.storeICC(objs)
 	s.res.KernelRan = true
 	s.res.Kernel = c.kernel
-	hadPAN := !s.res.PAN.IsZero()
 	switch c.kernel {
 	case KernelC2:
 		err = s.kernelC2()
@@ -240,8 +250,7 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 	if aip := s.icc[0x82]; s.res.ODA == nil && len(aip) == 2 {
 		s.res.ODA = &ODAResult{Method: s.odaMethod(aip), Result: ODANotPerformed}
 	}
-	if !hadPAN && !s.res.PAN.IsZero() {
-		s.res.AID, s.res.Label = df, label
+	if !s.res.PAN.IsZero() {
 		s.res.Scheme = schemeFor(df, c.cfg, s.res.PAN.Digits(), rest)
 	}
 	return s.res.Outcome, nil

@@ -102,8 +102,10 @@ func TestEntryPoint(t *testing.T) {
 			amount:  100,
 			answers: map[string]string{selPPSE: ppseFCI([4]string{mc, "MC", "02", ""}, [4]string{visa, "VISA", "01", ""}), sel(visa): fci(visa, "VISA"), sel(mc): fci(mc, "MC"), "80A8": "6985"},
 			outcome: EndApplication,
-			aid:     visa,
-			kernel:  "C-2",
+			// The result reports the last application tried (Mastercard),
+			// not a mix of both.
+			aid:    mc,
+			kernel: "C-2",
 			// Visa (priority 1) first, then Mastercard.
 			sentHave: []string{sel(visa), sel(mc)},
 			reason:   "no application left",

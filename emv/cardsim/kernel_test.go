@@ -71,6 +71,7 @@ func TestKernelOutcomes(t *testing.T) {
 		{"blocked", 1000, []emv.Outcome{emv.EndApplication, emv.TryAnotherInterface}, "", "", ""},
 		{"unexpected-sw", 1000, []emv.Outcome{emv.EndApplication}, "", "", ""},
 		{"removed", 1000, []emv.Outcome{emv.TryAgain}, "", "", ""},
+		{"last-record-6985", 1000, []emv.Outcome{emv.EndApplication}, "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%d", tc.preset, tc.amount), func(t *testing.T) {

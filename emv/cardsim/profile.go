@@ -64,11 +64,15 @@ const (
 	// card leaves the field: Transmit fails with ErrRemoved until Reset.
 	// Presented again (after Reset) it completes normally.
 	FaultRemoved
+	// FaultLastRecord6985: the last record the AFL names answers 6985
+	// (conditions of use not satisfied) after the others were read: the
+	// application cannot be used here and the terminal selects the next one.
+	FaultLastRecord6985
 	numFaults
 )
 
 var faultNames = [...]string{"none", "bad-tlv", "bad-length", "missing-pan", "record-not-found",
-	"bad-signature", "expired-cert", "gpo-6985", "wrong-answer", "blocked", "unexpected-sw", "removed"}
+	"bad-signature", "expired-cert", "gpo-6985", "wrong-answer", "blocked", "unexpected-sw", "removed", "last-record-6985"}
 
 // String names the fault.
 func (f Fault) String() string {
@@ -136,6 +140,11 @@ type Profile struct {
 	// CARID overrides the RID the test CA is filed under (the amex card
 	// uses the Visa test CA key under RID A000000025). Zero = the CA's.
 	CARID [5]byte
+	// Track2Only: the card carries no PAN object (5A), only track 2
+	// equivalent data (57), as some cards and wallets do.
+	Track2Only bool
+	// NoPSN: the card has no PAN sequence number (5F34).
+	NoPSN bool
 	// Fault makes the card hostile; FaultNone for a well-behaved card.
 	Fault Fault
 	// Description says in one line what the preset is for and what a
@@ -317,6 +326,7 @@ var presets = []presetDef{
 	{"blocked", hostile(visaProfile, FaultBlocked, "SELECT of the application answers 6A81 (blocked) -> no application left -> end application")},
 	{"unexpected-sw", hostile(visaProfile, FaultUnexpectedSW, "READ RECORD answers 6F00 -> end application")},
 	{"removed", hostile(visaProfile, FaultRemoved, "card leaves the field after its first GPO -> try again; presented again it completes")},
+	{"last-record-6985", hostile(visaProfile, FaultLastRecord6985, "last record answers 6985 after the others were read -> select next; no other application -> end application")},
 }
 
 func hostile(base func() Profile, f Fault, desc string) func() Profile {

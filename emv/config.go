@@ -151,14 +151,14 @@ func DefaultConfig() Config {
 		SupportDDA:      true,
 		SupportSDA:      true,
 		AIDs: []AIDConfig{
-			aid("A0000000031010", "VISA", "visa", KernelC3, "36004000"),
-			aid("A0000000032010", "VISA ELECTRON", "visa", KernelC3, "36004000"),
-			aid("A0000000032020", "V PAY", "visa", KernelC3, "36004000"),
+			aid("A0000000031010", "VISA", "visa", KernelC3, "37004000"),
+			aid("A0000000032010", "VISA ELECTRON", "visa", KernelC3, "37004000"),
+			aid("A0000000032020", "V PAY", "visa", KernelC3, "37004000"),
 			aid("A0000000041010", "MASTERCARD", "mastercard", KernelC2, ""),
 			aid("A0000000043060", "MAESTRO", "maestro", KernelC2, ""),
-			aid("A000000333010101", "UnionPay Debit", "unionpay", KernelC7, "36004000"),
-			aid("A000000333010102", "UnionPay Credit", "unionpay", KernelC7, "36004000"),
-			aid("A000000333010103", "UnionPay Quasi-credit", "unionpay", KernelC7, "36004000"),
+			aid("A000000333010101", "UnionPay Debit", "unionpay", KernelC7, "37004000"),
+			aid("A000000333010102", "UnionPay Credit", "unionpay", KernelC7, "37004000"),
+			aid("A000000333010103", "UnionPay Quasi-credit", "unionpay", KernelC7, "37004000"),
 			aid("A00000002501", "AMERICAN EXPRESS", "amex", KernelGeneric, ""),
 			aid("A0000000651010", "JCB", "jcb", KernelGeneric, ""),
 			aid("A0000001523010", "DISCOVER", "discover", KernelGeneric, ""),
@@ -167,7 +167,7 @@ func DefaultConfig() Config {
 			// The ZKA RID: girocard applications come under several AIDs
 			// (D27600002547410100 and others); partial selection takes them all.
 			aid("D276000025", "girocard", "girocard", KernelGeneric, ""),
-			aid("A0000000421010", "CB", "cb", KernelGeneric, "36004000"),
+			aid("A0000000421010", "CB", "cb", KernelGeneric, "37004000"),
 		},
 	}
 }

@@ -215,10 +215,11 @@ func TestPreprocessTTQ(t *testing.T) {
 		ttq    string
 		cvm    bool
 	}{
-		{500, "36004000", false},
-		{1500, "36804000", false}, // above floor: online cryptogram required
-		{5000, "36C04000", true},  // at the CVM limit: CVM required too
-		{0, "36804000", false},    // zero amount: online only
+		// Byte 1 bit 1: ODA for online authorisations supported.
+		{500, "37004000", false},
+		{1500, "37804000", false}, // above floor: online cryptogram required
+		{5000, "37C04000", true},  // at the CVM limit: CVM required too
+		{0, "37804000", false},    // zero amount: online only
 	} {
 		s := &session{t: term, tx: Transaction{Amount: tc.amount}}
 		p := s.preprocess(&cfg.AIDs[0])

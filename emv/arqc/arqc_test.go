@@ -368,3 +368,34 @@ func FuzzInput(f *testing.F) {
 		}
 	})
 }
+
+// An ARQC computed over the GPO's TVR still verifies when the reader has
+// since flagged an fDDA failure (ReaderODAFailed) in the online message.
+func TestInputsReaderODAFlag(t *testing.T) {
+	imk, _ := testMasterKey("visa")
+	vals := map[uint32][]byte{}
+	for _, tag := range InputTags() {
+		vals[tag] = []byte{1}
+	}
+	vals[0x9F02], vals[0x9F03] = make([]byte, 6), make([]byte, 6)
+	vals[0x9F1A], vals[0x5F2A], vals[0x9F36] = []byte{2, 0x50}, []byte{9, 0x78}, []byte{0, 1}
+	vals[0x95], vals[0x9A], vals[0x9F37], vals[0x82] = make([]byte, 5), []byte{0x26, 1, 1}, []byte{1, 2, 3, 4}, []byte{0x20, 0}
+	get := func(tag uint32) []byte { return vals[tag] }
+	data, err := Input(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := Compute(SessionKey(DeriveICCMasterKey(imk, "4761739001010010", 1), [2]byte{0, 1}), data)
+	vals[0x95] = []byte{ReaderODAFailed, 0, 0, 0, 0}
+	inputs, err := Inputs(get)
+	if err != nil || len(inputs) != 2 {
+		t.Fatalf("Inputs = %d, %v", len(inputs), err)
+	}
+	if Verify(imk, "4761739001010010", 1, [2]byte{0, 1}, inputs[0], ac) || !Verify(imk, "4761739001010010", 1, [2]byte{0, 1}, inputs[1], ac) {
+		t.Fatal("want: flagged input fails, input as the card saw it verifies")
+	}
+	vals[0x95] = []byte{0x80, 0, 0, 0, 0}
+	if inputs, _ := Inputs(get); len(inputs) != 1 {
+		t.Fatalf("no reader ODA flag: %d inputs, want 1", len(inputs))
+	}
+}

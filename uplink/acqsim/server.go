@@ -484,7 +484,7 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 		return false, arqc.Key{}, ac
 	}
 	copy(ac[:], cryptogram)
-	data, err := arqc.Input(get)
+	inputs, err := arqc.Inputs(get)
 	if err != nil {
 		return false, arqc.Key{}, ac
 	}
@@ -512,11 +512,13 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 	}
 	mk := s.iccMasterKey(sch, imk, cardPAN.Digits(), psn)
 	sk := arqc.SessionKey(mk, [2]byte{atc[0], atc[1]})
-	want := arqc.Compute(sk, data)
-	if subtle.ConstantTimeCompare(want[:], ac[:]) != 1 {
-		return false, arqc.Key{}, ac
+	for _, data := range inputs {
+		want := arqc.Compute(sk, data)
+		if subtle.ConstantTimeCompare(want[:], ac[:]) == 1 {
+			return true, sk, ac
+		}
 	}
-	return true, sk, ac
+	return false, arqc.Key{}, ac
 }
 
 // iccMasterKey derives (and caches, as an issuer HSM keeps per-card keys)

@@ -16,7 +16,7 @@ import (
 func (s *session) resetApp() {
 	s.term = s.terminalData()
 	s.icc = map[tlv.Tag][]byte{}
-	s.pdolData, s.staticData, s.staticBad = nil, nil, false
+	s.pdolData, s.staticData, s.staticBad, s.certExpired, s.certsRead = nil, nil, false, nil, false
 	s.tvr = [5]byte{}
 	s.res.ODA, s.res.CVM, s.res.Cryptogram, s.res.ICCData = nil, "", "", nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"posagent/emv/pan"
 )
@@ -58,6 +59,15 @@ type ODAResult struct {
 	Result string `json:"result"`
 	CAKey  string `json:"ca_key,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Signature says whether the certificate chain and the card's
+	// signature verified, certificate expiry aside ("ok" or "failed";
+	// empty when not checked): an old recording whose certificates have
+	// since expired still shows that they and its signature are sound.
+	Signature string `json:"signature,omitempty"`
+	// CertExpiry is "valid" or "expired" (judged at the transaction date;
+	// an expired certificate fails ODA whatever Signature says), empty
+	// when the certificates were not read.
+	CertExpiry string `json:"cert_expiry,omitempty"`
 }
 
 // Result is everything a transaction produced. PAN and Track2 mask
@@ -94,6 +104,9 @@ type Result struct {
 	Notes []string
 	// Candidates lists the applications Entry Point found, in priority order.
 	Candidates []string
+	// Date is the transaction date and time the kernel used (a replay
+	// takes the recorded one from the commands it follows).
+	Date time.Time
 }
 
 // Report is the JSON shape of a result shared by `trace replay` and `tap`.

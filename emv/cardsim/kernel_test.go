@@ -199,3 +199,41 @@ func TestODAForOnline(t *testing.T) {
 		})
 	}
 }
+
+// Certificate expiry is reported apart from signature verification: an
+// expired ICC certificate fails ODA, yet the result says the chain and the
+// signature verified; a bad signature under valid certificates says the
+// opposite.
+func TestODACertExpiryApartFromSignature(t *testing.T) {
+	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
+	for i := range cfg.AIDs {
+		cfg.AIDs[i].FloorLimit = 10000
+	}
+	for _, c := range []struct {
+		preset, signature, expiry string
+	}{
+		{"visa", emv.ODAOK, "valid"},
+		{"expired-cert", emv.ODAOK, "expired"},
+		{"bad-signature", emv.ODAFailed, "valid"},
+	} {
+		t.Run(c.preset, func(t *testing.T) {
+			p, _ := cardsim.Preset(c.preset)
+			card, err := cardsim.New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := (&emv.Terminal{Config: cfg}).Run(context.Background(), card, emv.Transaction{Amount: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.ODA
+			if o == nil || o.Signature != c.signature || o.CertExpiry != c.expiry {
+				t.Fatalf("ODA %+v, want signature %s, cert_expiry %s", o, c.signature, c.expiry)
+			}
+			if wantOK := c.signature == emv.ODAOK && c.expiry == "valid"; (o.Result == emv.ODAOK) != wantOK {
+				t.Fatalf("ODA result %s with signature %s and certificates %s", o.Result, o.Signature, o.CertExpiry)
+			}
+		})
+	}
+}

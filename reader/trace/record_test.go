@@ -329,3 +329,32 @@ func testKeysConfig() emv.Config {
 	c.TestKeys = true
 	return c
 }
+
+// A replay asks the card what the recording asked: when the kernel's own
+// GENERATE AC choice differs (here the replaying terminal's floor limit
+// would allow a TC where the live one asked for an ARQC), it sends the
+// recorded reference control parameter, reports the difference as a
+// divergence, and the recorded answer (ARQC with CDA) verifies.
+func TestReplayAdoptsRecordedGenerateACP1(t *testing.T) {
+	live, rec, _ := liveSession(t, "mastercard", RecordOptions{Unmasked: true})
+	if live.Outcome != emv.OnlineRequest {
+		t.Fatalf("live outcome %v (%s), want online_request", live.Outcome, live.Reason)
+	}
+	r := NewReplayer(rec.Trace())
+	cfg := testKeysConfig()
+	for i := range cfg.AIDs {
+		cfg.AIDs[i].FloorLimit = 100000
+	}
+	term := &emv.Terminal{Config: cfg, Now: func() time.Time { return liveDate }}
+	got, err := term.Run(context.Background(), r, emv.Transaction{Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != emv.OnlineRequest || got.Cryptogram != "ARQC" || got.ODA == nil || got.ODA.Result != emv.ODAOK {
+		t.Fatalf("replay %v (%s) %s ODA %+v; want the recorded ARQC with CDA verified", got.Outcome, got.Reason, got.Cryptogram, got.ODA)
+	}
+	div := r.Divergence()
+	if len(div) != 1 || div[0].Command != "80AE9000" || !strings.Contains(div[0].Reason, "GENERATE AC P1 50 (TC with CDA)") {
+		t.Fatalf("divergence %+v, want one naming the kernel's P1 50 and the recorded 90", div)
+	}
+}

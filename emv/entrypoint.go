@@ -418,6 +418,20 @@ func SchemeByRID(aid []byte) string {
 		return "interac"
 	case strings.HasPrefix(h, "A000000359"), strings.HasPrefix(h, "A000000059"), strings.HasPrefix(h, "D276000025"):
 		return "girocard"
+	case strings.HasPrefix(h, "A000000524"):
+		return "rupay"
+	case strings.HasPrefix(h, "A000000658"):
+		return "mir"
+	case strings.HasPrefix(h, "A000000384"):
+		return "eftpos"
+	case strings.HasPrefix(h, "A000000098"):
+		return "visa"
+	case strings.HasPrefix(h, "A000000121"):
+		return "dankort"
+	case strings.HasPrefix(h, "D578000002"):
+		return "bankaxept"
+	case strings.HasPrefix(h, "A000000141"):
+		return "pagobancomat"
 	}
 	return ""
 }

@@ -33,6 +33,16 @@ type Transaction struct {
 	Time      time.Time   // transmission time (field 7, 12, 13); zero = now
 }
 
+// CardPAN is the card's PAN: from 5A (PAN) or, when the card gave none,
+// from its track 2 equivalent data. It keys the message's field 2 and the
+// per-card offline velocity.
+func (t Transaction) CardPAN() pan.PAN {
+	if t.PAN.IsZero() && t.Track2 != nil {
+		return t.Track2.PAN
+	}
+	return t.PAN
+}
+
 // String describes the transaction with the PAN masked and no track 2,
 // ICC data or QR payload.
 func (t Transaction) String() string {

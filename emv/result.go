@@ -3,6 +3,8 @@ package emv
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -107,6 +109,30 @@ type Result struct {
 	// Date is the transaction date and time the kernel used (a replay
 	// takes the recorded one from the commands it follows).
 	Date time.Time
+}
+
+// String is the masked one-line view of the result: PAN first 6 + last 4,
+// no track 2, cryptogram or field 55 bytes.
+func (r Result) String() string {
+	return fmt.Sprintf("emv.Result{%v %s AID %X %s PAN %v cryptogram %s, %d commands}", r.Outcome, r.Kernel, r.AID, r.Scheme, r.PAN, r.Cryptogram, r.Commands)
+}
+
+// GoString masks %#v as String does.
+func (r Result) GoString() string { return r.String() }
+
+// Format prints String for every verb.
+func (r Result) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
+
+// MarshalJSON writes the masked Report.
+func (r Result) MarshalJSON() ([]byte, error) { return json.Marshal(r.Report()) }
+
+// MarshalText writes String.
+func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// LogValue logs the masked facts.
+func (r Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("outcome", r.Outcome.String()), slog.String("aid", fmt.Sprintf("%X", r.AID)),
+		slog.String("scheme", r.Scheme), slog.String("pan", r.PAN.String()), slog.String("cryptogram", r.Cryptogram))
 }
 
 // Report is the JSON shape of a result shared by `trace replay` and `tap`.

@@ -62,6 +62,12 @@ func (t Transaction) GoString() string { return t.String() }
 // LogValue makes slog print the masked form.
 func (t Transaction) LogValue() slogValue { return slogString(t.String()) }
 
+// Format masks for every verb.
+func (t Transaction) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
+
+// MarshalText masks as String does (and so does JSON).
+func (t Transaction) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
 // Result is the acquirer's answer to an authorisation or financial request.
 type Result struct {
 	TransactionID string
@@ -90,6 +96,12 @@ func (r Result) GoString() string { return r.String() }
 
 // LogValue makes slog print the masked form.
 func (r Result) LogValue() slogValue { return slogString(r.String()) }
+
+// Format prints String for every verb (never the kept card data).
+func (r Result) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
+
+// MarshalText writes String (and so does JSON).
+func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // IsApproval reports whether an ISO 8583:1987 response code approves the
 // full amount: 00, 08 (honour with identification), 11 (VIP). Partial

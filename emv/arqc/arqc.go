@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 )
 
@@ -24,6 +25,15 @@ func (k Key) String() string {
 
 // GoString masks the key in %#v as String does in %v.
 func (k Key) GoString() string { return k.String() }
+
+// Format prints the key check value for every verb (%x and %d included).
+func (k Key) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
+
+// MarshalText writes the key check value, never the key (so does JSON).
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// LogValue logs the key check value.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // CheckValue returns the first n (1..8) bytes of the key check value, the
 // usual way to compare keys across systems without showing them.

@@ -1,6 +1,7 @@
 package cardsim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,6 +164,20 @@ func (p Profile) String() string {
 
 // GoString masks the PAN in %#v as String does.
 func (p Profile) GoString() string { return p.String() }
+
+// Format masks for every verb.
+func (p Profile) Format(f fmt.State, verb rune) { fmt.Fprint(f, p.String()) }
+
+// MarshalText masks as String does.
+func (p Profile) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// MarshalJSON writes the profile's public description with the PAN masked
+// and no key.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name, Scheme, Kind, PAN, Expiry, Fault string
+	}{p.Name, p.Scheme, p.Kind, p.MaskedPAN(), p.Expiry, p.Fault.String()})
+}
 
 // LogValue gives slog the masked description.
 func (p Profile) LogValue() slog.Value {

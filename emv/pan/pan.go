@@ -7,6 +7,7 @@ package pan
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -90,6 +91,9 @@ func (p PAN) Format(f fmt.State, verb rune) { fmt.Fprint(f, Mask(p.digits)) }
 
 // MarshalText masks: a PAN serialised to JSON is masked.
 func (p PAN) MarshalText() ([]byte, error) { return []byte(Mask(p.digits)), nil }
+
+// LogValue masks for slog.
+func (p PAN) LogValue() slog.Value { return slog.StringValue(Mask(p.digits)) }
 
 // Luhn reports whether the check digit is right.
 func (p PAN) Luhn() bool {

@@ -358,3 +358,33 @@ func TestReplayAdoptsRecordedGenerateACP1(t *testing.T) {
 		t.Fatalf("divergence %+v, want one naming the kernel's P1 50 and the recorded 90", div)
 	}
 }
+
+// Replay follows the recorded TTQ: a recording made with "ODA for online
+// authorisations" set replays with fDDA performed even on a terminal whose
+// own TTQ leaves the bit clear.
+func TestReplayFollowsRecordedTTQ(t *testing.T) {
+	p, _ := cardsim.Preset("visa")
+	card, err := cardsim.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := NewRecorder(card, RecordOptions{Unmasked: true})
+	live, err := (&emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return liveDate }}).Run(context.Background(), rec, emv.Transaction{Amount: 20000})
+	if err != nil || live.Outcome != emv.OnlineRequest || live.ODA == nil || live.ODA.Result != emv.ODAOK {
+		t.Fatalf("live: %v %v", live, err)
+	}
+	cfg := testKeysConfig()
+	for i := range cfg.AIDs {
+		if cfg.AIDs[i].TTQ != nil {
+			cfg.AIDs[i].TTQ = emv.HexBytes{0x36, 0x00, 0x40, 0x00}
+		}
+	}
+	r := NewReplayer(rec.Trace())
+	got, err := (&emv.Terminal{Config: cfg, Now: func() time.Time { return liveDate }}).Run(context.Background(), r, emv.Transaction{Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ODA == nil || got.ODA.Method != emv.ODAFDDA || got.ODA.Result != emv.ODAOK || r.Divergence() != nil {
+		t.Fatalf("replay ODA %+v, divergence %+v; want fDDA ok as recorded", got.ODA, r.Divergence())
+	}
+}

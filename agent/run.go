@@ -337,7 +337,8 @@ func (e *Engine) kernelConfig(p *Payment) emv.Config {
 // finished (aborted) here.
 func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, error) {
 	cur, _ := currencyOf(p.Currency)
-	term := &emv.Terminal{Config: e.kernelConfig(p), TestKeys: e.cfg.TestKeys || e.term.TestKeys, Now: e.cfg.Now}
+	kcfg := e.kernelConfig(p)
+	term := &emv.Terminal{Config: kcfg, Now: e.cfg.Now}
 	start := time.Now()
 	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.NumericCode()})
 	if s, ok := in.card.(SignalSession); ok {

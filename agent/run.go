@@ -371,12 +371,9 @@ func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, er
 func (e *Engine) cardFacts(p *Payment, res *emv.Result) {
 	p.Scheme, p.Label, p.CVM = res.Scheme, res.Label, res.CVM
 	p.AID = strings.ToUpper(hex.EncodeToString(res.AID))
-	cardPAN := res.PAN
-	if cardPAN.IsZero() {
-		cardPAN = res.Track2.PAN
-	}
-	if !cardPAN.IsZero() {
-		p.MaskedPAN = cardPAN.String()
+	// res.PAN is 5A or, without one, track 2's PAN (the kernel's one rule).
+	if !res.PAN.IsZero() {
+		p.MaskedPAN = res.PAN.String()
 	}
 	p.EntryMode = entryModeName(false)
 }
@@ -388,9 +385,6 @@ func (e *Engine) transaction(p *Payment, res *emv.Result) uplink.Transaction {
 	if !res.Track2.PAN.IsZero() {
 		t2 := res.Track2
 		tx.Track2 = &t2
-	}
-	if tx.PAN.IsZero() && tx.Track2 != nil {
-		tx.PAN = tx.Track2.PAN
 	}
 	return tx
 }

@@ -94,17 +94,28 @@ func (o object) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(m.key)
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := json.Marshal(m.val)
-		if err != nil {
+		if err := writeJSON(&b, m.key); err != nil {
 			return nil, err
 		}
-		b.Write(v)
+		b.WriteByte(':')
+		if err := writeJSON(&b, m.val); err != nil {
+			return nil, err
+		}
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
+}
+
+// writeJSON writes v without HTML escaping ("<8 bytes hidden>" stays
+// readable) and without the encoder's newline.
+func writeJSON(b *bytes.Buffer, v any) error {
+	e := json.NewEncoder(b)
+	e.SetEscapeHTML(false)
+	if err := e.Encode(v); err != nil {
+		return err
+	}
+	b.Truncate(b.Len() - 1)
+	return nil
 }
 
 func mpmJSON(fields []Field) object {

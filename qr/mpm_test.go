@@ -279,3 +279,49 @@ func TestAmounts(t *testing.T) {
 		t.Error("unknown currency accepted")
 	}
 }
+
+var testMerchant = Merchant{
+	Accounts: []Field{{ID: "26", Sub: []Field{{ID: "00", Value: "com.posagent.acq"}, {ID: "01", Value: "MERCHANT000001"}}}},
+	MCC:      "5812", Country: "TH", Name: "KHAO SAN NOODLES", City: "BANGKOK",
+	Language: "TH", NameAlt: "ก๋วยเตี๋ยวข้าวสาร", CityAlt: "กรุงเทพ",
+}
+
+func TestDynamicPayload(t *testing.T) {
+	s, err := DynamicPayload(testMerchant, Charge{Amount: 123456, Currency: "THB", Reference: "PAY-0001", Terminal: "T0001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := DecodeMPM(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	amt, cur, ok, err := m.Amount()
+	if err != nil || !ok || amt != 123456 || cur != "THB" {
+		t.Fatalf("amount %d %s %v %v", amt, cur, ok, err)
+	}
+	if m.Reference() != "PAY-0001" || !m.Dynamic() {
+		t.Fatalf("reference %q dynamic %v", m.Reference(), m.Dynamic())
+	}
+	if v, _ := m.Get("62", "07"); v != "T0001" {
+		t.Fatalf("terminal %q", v)
+	}
+	if v, _ := m.Get("64", "01"); v != testMerchant.NameAlt {
+		t.Fatalf("alternate name %q", v)
+	}
+	for _, c := range []struct {
+		name string
+		m    Merchant
+		c    Charge
+	}{
+		{"zero", testMerchant, Charge{Amount: 0, Currency: "THB", Reference: "X"}},
+		{"no-reference", testMerchant, Charge{Amount: 1, Currency: "THB"}},
+		{"reference-too-long", testMerchant, Charge{Amount: 1, Currency: "THB", Reference: strings.Repeat("R", 26)}},
+		{"currency", testMerchant, Charge{Amount: 1, Currency: "XQQ", Reference: "X"}},
+		{"name-too-long", Merchant{Accounts: testMerchant.Accounts, MCC: "5812", Country: "TH", Name: strings.Repeat("N", 26), City: "X"}, Charge{Amount: 1, Currency: "THB", Reference: "X"}},
+		{"no-account", Merchant{MCC: "5812", Country: "TH", Name: "N", City: "X"}, Charge{Amount: 1, Currency: "THB", Reference: "X"}},
+	} {
+		if s, err := DynamicPayload(c.m, c.c); err == nil {
+			t.Errorf("%s: accepted: %s", c.name, s)
+		}
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"posagent/qr"
 )
 
 const qrParseDir = "../../testdata/qr/parse"
@@ -81,6 +84,55 @@ func TestQRParseMasksCardData(t *testing.T) {
 	for _, secret := range []string{"4761739001010119", "2212201175892888", "SMITH", "1122334455667788"} {
 		if strings.Contains(out.String(), secret) {
 			t.Errorf("output leaks %s: %s", secret, out.String())
+		}
+	}
+}
+
+// zbarDecode reads a QR code from an image file with zbarimg (Debian
+// zbar-tools, installed by scripts/deps.sh): an independent decoder.
+func zbarDecode(t *testing.T, file string) string {
+	t.Helper()
+	if _, err := exec.LookPath("zbarimg"); err != nil {
+		t.Fatal("zbarimg not found: run scripts/deps.sh")
+	}
+	out, err := exec.Command("zbarimg", "--nodbus", "-q", "--raw", "-Sdisable", "-Sqrcode.enable", file).Output()
+	if err != nil {
+		t.Fatalf("zbarimg %s: %v", file, err)
+	}
+	return strings.TrimRight(string(out), "\n")
+}
+
+func TestQRShow(t *testing.T) {
+	dir := t.TempDir()
+	pngFile, svgFile := filepath.Join(dir, "c.png"), filepath.Join(dir, "c.svg")
+	var out, e bytes.Buffer
+	code := qrShow([]string{"--amount", "12.34", "--currency", "EUR", "--reference", "ORDER-7", "--png", pngFile, "--svg", svgFile, "--merchant-name", "CAFE MÜLLER"}, &out, &e)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, e.String())
+	}
+	lines := strings.SplitN(out.String(), "\n", 2)
+	payload := lines[0]
+	r := qr.Inspect(payload, qr.InspectOptions{Strict: true})
+	if !r.Valid {
+		t.Fatalf("payload not strictly valid: %v", r.Errors)
+	}
+	m, _ := qr.DecodeMPM(payload)
+	if a, cur, _, _ := m.Amount(); a != 1234 || cur != "EUR" || m.Reference() != "ORDER-7" {
+		t.Fatalf("amount %d %s reference %s", a, cur, m.Reference())
+	}
+	if !strings.Contains(lines[1], "▄") {
+		t.Fatal("no terminal drawing")
+	}
+	if got := zbarDecode(t, pngFile); got != payload {
+		t.Fatalf("zbarimg reads %q, want %q", got, payload)
+	}
+	svg, err := os.ReadFile(svgFile)
+	if err != nil || !bytes.HasPrefix(svg, []byte("<svg")) {
+		t.Fatalf("svg: %v %.40q", err, svg)
+	}
+	for _, bad := range [][]string{{}, {"--amount", "0"}, {"--amount", "1.234"}, {"--amount", "1", "--account", "nocolon"}} {
+		if c := qrShow(bad, &out, &e); c == 0 {
+			t.Errorf("qr show %v: exit 0", bad)
 		}
 	}
 }

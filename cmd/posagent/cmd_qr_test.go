@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 
 	"posagent/qr"
+	"posagent/qr/render"
 )
 
 const qrParseDir = "../../testdata/qr/parse"
@@ -134,5 +139,132 @@ func TestQRShow(t *testing.T) {
 		if c := qrShow(bad, &out, &e); c == 0 {
 			t.Errorf("qr show %v: exit 0", bad)
 		}
+	}
+}
+
+func writeCodePNG(t *testing.T, path, text string) {
+	t.Helper()
+	c, err := render.New(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.PNG(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQRDecode(t *testing.T) {
+	dir := t.TempDir()
+	mpm := strings.TrimSpace(string(mustRead(t, filepath.Join(qrParseDir, "pix-static.txt"))))
+	cpm := strings.TrimSpace(string(mustRead(t, filepath.Join(qrParseDir, "cpm.txt"))))
+	writeCodePNG(t, filepath.Join(dir, "mpm.png"), mpm)
+	writeCodePNG(t, filepath.Join(dir, "cpm.png"), cpm)
+	writeCodePNG(t, filepath.Join(dir, "wechat.png"), "134567890123456789")
+	os.WriteFile(filepath.Join(dir, "blank.png"), mustRead(t, filepath.Join(dir, "mpm.png"))[:40], 0o644)
+	var out, e bytes.Buffer
+	code := qrDecode([]string{"--json", filepath.Join(dir, "mpm.png"), filepath.Join(dir, "cpm.png"), filepath.Join(dir, "wechat.png"), filepath.Join(dir, "blank.png"), filepath.Join(dir, "missing.png")}, &out, &e)
+	if code != 1 {
+		t.Fatalf("exit %d (two files fail)", code)
+	}
+	var lines []decodeLine
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var d decodeLine
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		lines = append(lines, d)
+	}
+	if len(lines) != 5 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if !lines[0].OK || lines[0].Text != mpm || lines[0].Format != "emvco-mpm" || lines[0].MS <= 0 {
+		t.Errorf("mpm: %+v", lines[0])
+	}
+	if !lines[1].OK || lines[1].Format != "emvco-cpm" || strings.Contains(lines[1].Text, cpm) {
+		t.Errorf("cpm not masked: %+v", lines[1])
+	}
+	if !lines[2].OK || lines[2].Text != "134567********6789" {
+		t.Errorf("wechat: %+v", lines[2])
+	}
+	for _, l := range lines[3:] {
+		if l.OK || l.Error == "" {
+			t.Errorf("bad file decoded: %+v", l)
+		}
+	}
+	out.Reset()
+	if qrDecode([]string{"--unmasked", "--json", filepath.Join(dir, "cpm.png")}, &out, &e) != 0 || !strings.Contains(out.String(), cpm) {
+		t.Errorf("--unmasked: %s", out.String())
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestQRScanDirSerialStdin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	t.Run("dir", func(t *testing.T) {
+		dir := t.TempDir()
+		writeCodePNG(t, filepath.Join(dir, "1.png"), "first")
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			writeCodePNG(t, filepath.Join(dir, "2.png"), "first") // same code: not reported again
+			writeCodePNG(t, filepath.Join(dir, "3.png"), "second")
+		}()
+		var out, e bytes.Buffer
+		if c := qrScan(ctx, []string{"--dir", dir, "--count", "2"}, nil, &out, &e); c != 0 {
+			t.Fatalf("exit %d: %s", c, e.String())
+		}
+		if out.String() != "unknown first\nunknown second\n" {
+			t.Fatalf("output %q", out.String())
+		}
+	})
+	t.Run("serial", func(t *testing.T) {
+		ptmx, tty, err := pty.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ptmx.Close()
+		defer tty.Close()
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			ptmx.Write([]byte("6212345678901234567\r\n"))
+		}()
+		var out, e bytes.Buffer
+		if c := qrScan(ctx, []string{"--serial", tty.Name(), "--eol", "crlf", "--json", "--count", "1"}, nil, &out, &e); c != 0 {
+			t.Fatalf("exit %d: %s", c, e.String())
+		}
+		var l scanLine
+		if err := json.Unmarshal(out.Bytes(), &l); err != nil || l.Format != "unionpay" || l.Text != "621234*********4567" || l.Source != tty.Name() {
+			t.Fatalf("%v %s", err, out.String())
+		}
+	})
+	t.Run("stdin", func(t *testing.T) {
+		dir := t.TempDir()
+		writeCodePNG(t, filepath.Join(dir, "x.png"), "from stdin")
+		var out, e bytes.Buffer
+		if c := qrScan(ctx, []string{"--stdin"}, bytes.NewReader(mustRead(t, filepath.Join(dir, "x.png"))), &out, &e); c != 0 {
+			t.Fatalf("exit %d: %s", c, e.String())
+		}
+		if out.String() != "unknown from stdin\n" {
+			t.Fatalf("output %q", out.String())
+		}
+	})
+	var out, e bytes.Buffer
+	if c := qrScan(ctx, []string{"--dir", "x", "--stdin"}, nil, &out, &e); c != 2 {
+		t.Fatalf("two sources: exit %d", c)
+	}
+	if c := qrScan(ctx, []string{"--camera", "/dev/video-none"}, nil, &out, &e); c != 1 || !strings.Contains(e.String(), "camera") {
+		t.Fatalf("missing camera: exit %d %s", c, e.String())
 	}
 }

@@ -24,7 +24,9 @@ func TestDecoderLadder(t *testing.T) {
 	}{
 		{"720p-large-code", big, AttemptDownscaled},
 		{"720p-small-code", small, AttemptAsIs},
-		{"vga", codeImage(t, testText, 4, 640, 480, 50, 50), AttemptAsIs},
+		{"vga", codeImage(t, testText, 4, 640, 480, 50, 50), AttemptDownscaled},
+		{"vga-small-code", codeImage(t, testText, 2, 640, 480, 51, 51), AttemptAsIs},
+		{"qvga", codeImage(t, testText, 3, 320, 240, 10, 10), AttemptAsIs},
 		{"inverted", inverted, AttemptInverted},
 	}
 	d := &Decoder{Budget: time.Second}
@@ -79,5 +81,24 @@ func TestDownscale2(t *testing.T) {
 	d := Downscale2(img)
 	if d.Rect.Dx() != 2 || d.Rect.Dy() != 1 || d.Pix[0] != 6 || d.Pix[1] != 102 {
 		t.Fatalf("got %v %v", d.Rect, d.Pix)
+	}
+}
+
+func TestBoxBlur(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 5, 4))
+	img.Pix[2*5+2] = 225 // one bright pixel at (2,2)
+	for _, c := range []struct {
+		r    int
+		want []byte
+	}{
+		// r=1: the 3x3 neighbourhood of (2,2) gets 225/9.
+		{1, []byte{0, 0, 0, 0, 0, 0, 25, 25, 25, 0, 0, 25, 25, 25, 0, 0, 25, 25, 25, 0}},
+		// r=2: edges repeat; (2,3) sees row 3 twice beyond the bottom but (2,2) once.
+		{2, []byte{9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9}},
+	} {
+		b := boxBlur(img, c.r)
+		if string(b.Pix) != string(c.want) {
+			t.Fatalf("r=%d: %v, want %v", c.r, b.Pix, c.want)
+		}
 	}
 }

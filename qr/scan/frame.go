@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	"image/jpeg"
 	"time"
 )
@@ -63,7 +62,10 @@ func JPEGToGray(b []byte) (*image.Gray, error) {
 }
 
 // ToGray returns img as *image.Gray: as is when it already is one, the Y
-// plane of a YCbCr image, otherwise converted by the standard colour model.
+// plane of a YCbCr image, otherwise luma as ZXing computes it,
+// (R + 2G + B) / 4, with transparency over white. (The standard colour
+// model's 0.299/0.587/0.114 weights turn a few of zxing's own test images
+// unreadable.)
 func ToGray(img image.Image) *image.Gray {
 	switch m := img.(type) {
 	case *image.Gray:
@@ -79,6 +81,13 @@ func ToGray(img image.Image) *image.Gray {
 	}
 	b := img.Bounds()
 	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(g, g.Rect, img, b.Min, draw.Src)
+	for y := 0; y < b.Dy(); y++ {
+		row := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
+		for x := range row {
+			r, gr, bl, a := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			lum := (r + 2*gr + bl) * 255 / (4 * 0xffff)
+			row[x] = byte((lum*a + (0xffff-a)*255) / 0xffff)
+		}
+	}
 	return g
 }

@@ -21,7 +21,7 @@ const MaxImageBytes = 16 << 20
 
 // MaxPixels bounds a decoded image (checked from the header before
 // decoding: a hostile file cannot make us allocate gigabytes).
-const MaxPixels = 8192 * 8192
+const MaxPixels = 4096 * 4096
 
 // ReadImage reads an image file (PNG, JPEG, GIF) as grayscale.
 func ReadImage(path string) (*image.Gray, error) {

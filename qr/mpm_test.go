@@ -177,7 +177,7 @@ func TestCheckRules(t *testing.T) {
 		{"zero-amount", base("54040.00"), []string{"54 amount"}},
 		{"amount-3-decimals-eur", base("54051.234"), []string{"54 amount"}},
 		{"amount-not-number", base("54031e3"), []string{"54 amount"}},
-		{"amount-too-long", base("541412345678901.00"), []string{"54 length"}},
+		{"amount-too-long", base("541412345678901.00"), []string{"54 length", "54 amount"}}, // 13 digits: more than ISO 8583 field 4 holds
 		{"tip-02-without-56", base("550202"), []string{"56 tip"}},
 		{"tip-03-without-57", base("550203"), []string{"57 tip"}},
 		{"tip-56-without-02", base("5502015603100"), []string{"56 tip"}},

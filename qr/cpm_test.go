@@ -195,6 +195,9 @@ func TestClassify(t *testing.T) {
 			t.Errorf("Classify(%q) = %s, want %s", c.text, got, c.want)
 		}
 	}
+	if r := Inspect(" "+vectorPix+"\r\n", InspectOptions{Strict: true}); !r.Valid || r.Format != FormatMPM {
+		t.Errorf("MPM with a scanner's line ending: %+v", r)
+	}
 	w, ok := ParseWalletCode("134567890123456789")
 	if !ok || w.String() != "134567********6789" || w.Digits() != "134567890123456789" || !w.Format.Wallet() {
 		t.Errorf("wallet code %v %v", w, ok)

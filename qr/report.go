@@ -34,7 +34,7 @@ type InspectOptions struct {
 
 // Inspect classifies a scanned text and decodes it for display.
 func Inspect(text string, opts InspectOptions) Report {
-	text = strings.TrimRight(text, "\r\n")
+	text = strings.TrimSpace(text) // a scanner's line ending; no format starts or ends with space
 	r := Report{Format: Classify(text), Errors: []string{}, Warnings: []string{}}
 	switch r.Format {
 	case FormatMPM:

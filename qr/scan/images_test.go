@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +63,10 @@ func TestPhotoSet(t *testing.T) {
 // not copied into this repository.
 func gozxingTestdata(tb testing.TB) string {
 	tb.Helper()
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = "/usr/local/go/bin/go"
+	}
 	out, err := exec.Command(gobin, "list", "-m", "-f", "{{.Dir}}", "github.com/makiuchi-d/gozxing").Output()
 	if err != nil {
 		tb.Fatalf("go list gozxing: %v (run scripts/deps.sh: go mod download)", err)

@@ -17,6 +17,7 @@ import (
 	"net/http"
 
 	"posagent/agent"
+	"posagent/agent/config"
 	"posagent/qr"
 	"posagent/qr/render"
 )
@@ -56,4 +57,25 @@ func Payload(p Payments, m qr.Merchant, terminal string) render.PayloadFunc {
 // Handler is render.Handler over Payload.
 func Handler(p Payments, m qr.Merchant, terminal string) http.Handler {
 	return render.Handler(Payload(p, m, terminal))
+}
+
+// QRSettings are the merchant data of dynamic codes that the terminal
+// section of the config does not carry.
+type QRSettings struct {
+	GUID    string // acquirer's globally unique identifier in template 26 (e.g. "com.posagent.acqsim")
+	City    string // 60, at most 15 characters
+	Country string // 58, ISO 3166 alpha-2
+}
+
+// Merchant builds the merchant data of dynamic codes from the terminal
+// config (name, MCC, merchant ID in 26.01) and the QR settings.
+func Merchant(t config.Terminal, s QRSettings) qr.Merchant {
+	name := t.MerchantName
+	if len([]rune(name)) > 25 {
+		name = string([]rune(name)[:25])
+	}
+	return qr.Merchant{
+		Accounts: []qr.Field{{ID: "26", Sub: []qr.Field{{ID: "00", Value: s.GUID}, {ID: "01", Value: t.MerchantID}}}},
+		MCC:      fmt.Sprintf("%04d", t.MCC), Country: s.Country, Name: name, City: s.City,
+	}
 }

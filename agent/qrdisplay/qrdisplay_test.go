@@ -2,6 +2,7 @@ package qrdisplay_test
 
 import (
 	"context"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"posagent/agent"
+	"posagent/agent/config"
 	"posagent/agent/input/qrscan"
 	"posagent/agent/qrdisplay"
 	"posagent/offline"
@@ -87,5 +89,24 @@ func TestHandlerRealEngine(t *testing.T) {
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", id, resp.StatusCode)
 		}
+	}
+}
+
+func TestMerchantFromConfig(t *testing.T) {
+	cfg := config.Default()
+	m := qrdisplay.Merchant(cfg.Terminal, qrdisplay.QRSettings{GUID: "com.posagent.acqsim", City: "PARIS", Country: "FR"})
+	s, err := qr.DynamicPayload(m, qr.Charge{Amount: 100, Currency: cfg.Terminal.Currency, Reference: "R1", Terminal: cfg.Terminal.TerminalID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := qr.DecodeMPM(s)
+	if v, _ := d.Get("26", "01"); v != cfg.Terminal.MerchantID {
+		t.Errorf("26.01 = %q", v)
+	}
+	if v, _ := d.Get("52"); v != fmt.Sprintf("%04d", cfg.Terminal.MCC) {
+		t.Errorf("52 = %q", v)
+	}
+	if v, _ := d.Get("59"); v != cfg.Terminal.MerchantName {
+		t.Errorf("59 = %q", v)
 	}
 }

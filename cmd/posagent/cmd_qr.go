@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"posagent/agent/config"
+	"posagent/agent/qrdisplay"
 	"posagent/qr"
 	"posagent/qr/render"
 	"posagent/qr/scan"
@@ -25,6 +27,7 @@ const qrUsage = `usage:
                    [--terminal ID] [--png FILE] [--svg FILE] [--size PX]
                    [--merchant-name NAME] [--city CITY] [--country CC]
                    [--mcc NNNN] [--account GUID:MERCHANTID] [--quiet]
+                   [--config FILE [--guid GUID]]
       build the merchant-presented dynamic code of one payment, print its
       payload and draw it on the terminal; write PNG/SVG files if asked.
   posagent qr decode [--json] [--budget 200ms] [--unmasked] FILE...
@@ -124,8 +127,33 @@ func qrShow(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&m.MCC, "mcc", m.MCC, "merchant category code (52)")
 	account := fs.String("account", "", "merchant account 26 as GUID:MERCHANTID")
 	quiet := fs.Bool("quiet", false, "print the payload only, no terminal drawing")
+	cfgFile := fs.String("config", "", "take merchant name, MCC, merchant and terminal id, currency from this config (flags given override)")
+	guid := fs.String("guid", "com.posagent.acqsim", "acquirer GUID in template 26 (with --config)")
 	if _, err := traceParseArgs(fs, args); err != nil {
 		return 2
+	}
+	if *cfgFile != "" {
+		cfg, err := config.Load(*cfgFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "posagent qr show: %v\n", err)
+			return 1
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		base := qrdisplay.Merchant(cfg.Terminal, qrdisplay.QRSettings{GUID: *guid, City: m.City, Country: m.Country})
+		if !set["merchant-name"] {
+			m.Name = base.Name
+		}
+		if !set["mcc"] {
+			m.MCC = base.MCC
+		}
+		m.Accounts = base.Accounts
+		if !set["terminal"] {
+			*term = cfg.Terminal.TerminalID
+		}
+		if !set["currency"] && cfg.Terminal.Currency != "" {
+			*cur = cfg.Terminal.Currency
+		}
 	}
 	if *amount == "" {
 		fmt.Fprint(stderr, "posagent qr show: --amount is required\n"+qrUsage)

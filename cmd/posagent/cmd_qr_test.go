@@ -268,3 +268,25 @@ func TestQRScanDirSerialStdin(t *testing.T) {
 		t.Fatalf("missing camera: exit %d %s", c, e.String())
 	}
 }
+
+func TestQRShowConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "posagent.toml")
+	os.WriteFile(cfgFile, []byte("[terminal]\nterminal_id = \"TILL0042\"\nmerchant_id = \"SHOP00000000042\"\nmerchant_name = \"CORNER SHOP\"\nmcc = 5411\ncurrency = \"CHF\"\n"), 0o644)
+	var out, e bytes.Buffer
+	if c := qrShow([]string{"--config", cfgFile, "--amount", "5.50", "--quiet", "--reference", "R9"}, &out, &e); c != 0 {
+		t.Fatalf("exit %d: %s", c, e.String())
+	}
+	m, err := qr.DecodeMPM(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, cur, _, _ := m.Amount()
+	name, _ := m.Get("59")
+	mcc, _ := m.Get("52")
+	mid, _ := m.Get("26", "01")
+	term, _ := m.Get("62", "07")
+	if a != 550 || cur != "CHF" || name != "CORNER SHOP" || mcc != "5411" || mid != "SHOP00000000042" || term != "TILL0042" {
+		t.Fatalf("code: %d %s %q %s %s %s", a, cur, name, mcc, mid, term)
+	}
+}

@@ -54,6 +54,7 @@ type Scanner struct {
 	texts  TextSource
 	opts   Options
 
+	turn  chan struct{} // one Next at a time (a token)
 	mu    sync.Mutex
 	stats Stats
 	seen  map[string]time.Time
@@ -70,12 +71,12 @@ type frameOrErr struct {
 
 // NewFrameScanner decodes frames from src.
 func NewFrameScanner(src FrameSource, opts Options) *Scanner {
-	return &Scanner{frames: src, opts: opts, seen: map[string]time.Time{}}
+	return &Scanner{frames: src, opts: opts, seen: map[string]time.Time{}, turn: make(chan struct{}, 1)}
 }
 
 // NewTextScanner reads texts from src (a serial scanner).
 func NewTextScanner(src TextSource, opts Options) *Scanner {
-	return &Scanner{texts: src, opts: opts, seen: map[string]time.Time{}}
+	return &Scanner{texts: src, opts: opts, seen: map[string]time.Time{}, turn: make(chan struct{}, 1)}
 }
 
 func (s *Scanner) now() time.Time {
@@ -87,8 +88,16 @@ func (s *Scanner) now() time.Time {
 
 // Next blocks until a code not reported within the window is seen, the
 // source ends (io.EOF), fails, or ctx ends. Errors of single frames or
-// lines go to OnError and scanning goes on.
+// lines go to OnError and scanning goes on. Calls from several goroutines
+// take turns (a cancelled call may need up to a read timeout to return; the
+// next one waits for it rather than reading the source beside it).
 func (s *Scanner) Next(ctx context.Context) (Code, error) {
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return Code{}, ctx.Err()
+	}
+	defer func() { <-s.turn }()
 	for {
 		c, err := s.next(ctx)
 		if err != nil {

@@ -66,6 +66,11 @@ func (s *Serial) Text(ctx context.Context) (string, error) {
 	eol := []byte(s.opts.EOL)
 	chunk := make([]byte, 512)
 	for {
+		// A cancelled caller takes nothing: what was read stays in buf for
+		// the next one.
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
 		if i := bytes.Index(s.buf, eol); i >= 0 {
 			line := string(bytes.Trim(s.buf[:i], "\r\n\x00")) // a copy: buf is reused below
 			s.buf = append(s.buf[:0], s.buf[i+len(eol):]...)
@@ -84,9 +89,6 @@ func (s *Serial) Text(ctx context.Context) (string, error) {
 				s.skip = true
 				return "", fmt.Errorf("%w (over %d bytes)", ErrLineTooLong, MaxLine)
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return "", err
 		}
 		n, err := s.port.Read(chunk) // n == 0, err == nil on the read timeout
 		if err != nil {

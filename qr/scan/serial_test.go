@@ -100,3 +100,33 @@ func TestSerialOverlongLineAndCancel(t *testing.T) {
 		t.Fatal("opened a missing device")
 	}
 }
+
+// TestSerialNextTakesTurns: a cancelled Next still inside its read and a
+// new Next do not read the port together (run with -race).
+func TestSerialNextTakesTurns(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	sp, err := OpenSerial(tty.Name(), SerialOptions{Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewTextScanner(sp, Options{})
+	defer s.Close()
+	for i := 0; i < 5; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go s.Next(ctx)
+		time.Sleep(5 * time.Millisecond)
+		cancel()
+	}
+	go ptmx.Write([]byte("after\r"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := s.Next(ctx)
+	if err != nil || c.Text != "after" {
+		t.Fatalf("%q %v", c.Text, err)
+	}
+}

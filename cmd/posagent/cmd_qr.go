@@ -346,7 +346,7 @@ func qrScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		opts.Lossless = true
 		s = scan.NewFrameScanner(&scan.Dir{Path: *dir}, opts)
 	case *url != "":
-		s = scan.NewFrameScanner(&scan.HTTPMJPEG{URL: *url}, opts)
+		s = scan.NewFrameScanner(&scan.HTTPMJPEG{URL: *url, Reconnect: time.Second}, opts) // IP cameras drop streams
 	default:
 		opts.Lossless = true
 		s = scan.NewFrameScanner(&scan.Stream{R: stdin, Name: "stdin"}, opts)

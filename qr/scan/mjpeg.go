@@ -22,6 +22,10 @@ var ErrMJPEG = errors.New("scan: bad MJPEG stream")
 type HTTPMJPEG struct {
 	URL    string
 	Client *http.Client // nil = http.DefaultClient
+	// Reconnect, when > 0, is the wait before connecting again after the
+	// stream ended or broke (IP cameras drop streams); 0 = the end of the
+	// stream is io.EOF. A refused connection is an error either way.
+	Reconnect time.Duration
 
 	resp *http.Response
 	mr   *multipart.Reader
@@ -29,6 +33,22 @@ type HTTPMJPEG struct {
 
 // Frame returns the next JPEG part as grayscale, connecting on first use.
 func (h *HTTPMJPEG) Frame(ctx context.Context) (Frame, error) {
+	for {
+		f, err := h.frame(ctx)
+		if err == nil || h.Reconnect <= 0 || ctx.Err() != nil || h.mr == nil {
+			return f, err
+		}
+		h.Close()
+		h.resp, h.mr = nil, nil
+		select {
+		case <-ctx.Done():
+			return Frame{}, ctx.Err()
+		case <-time.After(h.Reconnect):
+		}
+	}
+}
+
+func (h *HTTPMJPEG) frame(ctx context.Context) (Frame, error) {
 	if h.mr == nil {
 		if err := h.connect(ctx); err != nil {
 			return Frame{}, err

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -254,5 +255,39 @@ func TestDuplicateWindow(t *testing.T) {
 		if got := s.fresh(Code{Text: st.text}); got != st.fresh {
 			t.Fatalf("step %d (%s): fresh %v, want %v", i, st.text, got, st.fresh)
 		}
+	}
+}
+
+// TestHTTPMJPEGReconnect: the camera ends its stream after each frame; the
+// source connects again and goes on.
+func TestHTTPMJPEGReconnect(t *testing.T) {
+	var n atomic.Int32
+	frames := [][]byte{
+		jpegBytes(t, codeImage(t, "before-drop", 5, 320, 240, 20, 20)),
+		jpegBytes(t, codeImage(t, "after-drop", 5, 320, 240, 20, 20)),
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)-1) % len(frames)
+		mw := multipart.NewWriter(w)
+		w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+mw.Boundary())
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Type", "image/jpeg")
+		p, _ := mw.CreatePart(h)
+		p.Write(frames[i])
+		mw.Close()
+	}))
+	defer srv.Close()
+	s := NewFrameScanner(&HTTPMJPEG{URL: srv.URL, Reconnect: 20 * time.Millisecond}, Options{Lossless: true})
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, want := range []string{"before-drop", "after-drop"} {
+		c, err := s.Next(ctx)
+		if err != nil || c.Text != want {
+			t.Fatalf("got %q %v, want %q", c.Text, err, want)
+		}
+	}
+	if n.Load() < 2 {
+		t.Fatalf("%d connections", n.Load())
 	}
 }

@@ -53,10 +53,9 @@ func demoQR(ctx context.Context, say func(string, ...any), client *uplink.Client
 
 	// Merchant-presented: the till shows a dynamic code for this payment.
 	id = demoTxnID()
-	m := qr.Merchant{
-		Accounts: []qr.Field{{ID: "26", Sub: []qr.Field{{ID: "00", Value: "com.posagent.acqsim"}, {ID: "01", Value: cfg.MerchantID}}}},
-		MCC:      fmt.Sprintf("%04d", cfg.MCC), Country: "DE", Name: "POSAGENT DEMO SHOP", City: "BERLIN",
-	}
+	m := demoMerchant // the merchant of "qr show", with the demo terminal's ids
+	m.Accounts = []qr.Field{{ID: "26", Sub: []qr.Field{{ID: "00", Value: "com.posagent.acqsim"}, {ID: "01", Value: cfg.MerchantID}}}}
+	m.MCC = fmt.Sprintf("%04d", cfg.MCC)
 	ref := strings.TrimPrefix(id, "demo-") // 62/05 holds at most 25 characters
 	if len(ref) > 25 {
 		ref = ref[len(ref)-25:]

@@ -108,7 +108,10 @@ type Readers struct {
 	Simulated Simulated `toml:"simulated"`
 }
 
-// Simulated is the built-in simulated reader (emv/cardsim presets).
+// Simulated is the built-in simulated reader (emv/cardsim presets). The
+// card of a payment is the one presented through the API
+// (POST /v1/simulator/present), else the first by_amount range that
+// matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
 	Enabled  bool          `toml:"enabled"`
 	Card     string        `toml:"card"`
@@ -297,7 +300,7 @@ func (c *Config) Validate() error {
 	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
-		if !slices.Contains(cardsim.Presets(), s.Card) {
+		if s.Card != "" && !slices.Contains(cardsim.Presets(), s.Card) {
 			bad("readers.simulated.card", "unknown card %q (have %s)", s.Card, strings.Join(cardsim.Presets(), ", "))
 		}
 		for i, r := range s.ByAmount {

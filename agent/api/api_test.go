@@ -310,7 +310,7 @@ func TestOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := map[string]int64{}
+	sum := map[agent.State]int64{}
 	for _, l := range tot.Rows {
 		sum[l.State] += l.Amount
 	}
@@ -506,13 +506,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// TODO(engine merge): agent.Observer.
-	var obs interface {
-		Final(agent.Payment)
-		Tap(string, time.Duration, emv.Report)
-		Online(time.Duration, string)
-		Uplink(bool)
-	} = h.srv.Metrics() // what serve hands the engine
+	var obs agent.Observer = h.srv.Metrics() // what serve hands the engine
 	obs.Final(p)
 	obs.Tap("simulated", 180*time.Millisecond, emv.Report{})
 	obs.Online(1200*time.Millisecond, "approved")

@@ -27,6 +27,7 @@ func commands() []command {
 		{"readers", "list PC/SC readers, their profiles and cards (--watch streams events)", runReaders},
 		{"tap", "wait for a card on a reader and run a contactless payment", runTap},
 		{"queue", "inspect and manage the store-and-forward queue", runQueue},
+		{"serve", "run the daemon: engine and local API (--config /etc/posagent/posagent.toml)", runServe},
 		{"demo", "a full payment on embedded defaults", runDemo},
 	}
 }

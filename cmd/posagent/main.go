@@ -28,7 +28,7 @@ func commands() []command {
 		{"tap", "wait for a card on a reader and run a contactless payment", runTap},
 		{"queue", "inspect and manage the store-and-forward queue", runQueue},
 		{"serve", "run the daemon: engine and local API (--config /etc/posagent/posagent.toml)", runServe},
-		{"demo", "a full payment on embedded defaults", runDemo},
+		{"demo", "a payment day through the local API (acqsim, daemon, simulated cards); --keep leaves it up", runDemo},
 	}
 }
 

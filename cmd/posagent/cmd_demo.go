@@ -271,7 +271,7 @@ total_amount = 10000
 count = 10
 
 [readers]
-pcsc = []
+pcsc = false
 
 [readers.simulated]
 enabled = true

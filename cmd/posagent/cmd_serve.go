@@ -20,10 +20,12 @@ import (
 	"posagent/agent"
 	"posagent/agent/api"
 	"posagent/agent/config"
+	inputpcsc "posagent/agent/input/pcsc"
 	"posagent/agent/input/sim"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
+	"posagent/reader/pcsc"
 	"posagent/uplink"
 )
 
@@ -102,6 +104,7 @@ type daemon struct {
 	srv       *api.Server
 	listeners []net.Listener
 	sim       *sim.Reader
+	closers   []func()
 	token     string
 	closing   atomic.Bool
 	stopServe context.CancelFunc
@@ -135,11 +138,13 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	if err != nil {
 		return nil, err
 	}
-	ecfg, simReader, err := engineConfig(cfg, keys, log)
+	d := &daemon{log: log, token: token, served: make(chan error, 1)}
+	ecfg, err := d.engineConfig(cfg, keys)
 	if err != nil {
+		d.closeInputs()
 		return nil, err
 	}
-	d := &daemon{log: log, sim: simReader, token: token, served: make(chan error, 1)}
+	simReader := d.sim
 	metrics := api.NewMetrics(api.StatusFunc(func() api.Status { return d.eng.Status() }))
 	ecfg.Observer = metrics
 	for _, h := range hooks {
@@ -148,10 +153,11 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 		}
 	}
 	eng, err := agent.Open(ecfg)
-	if errors.Is(err, offline.ErrLocked) {
-		return nil, fmt.Errorf("data directory %s is in use by another posagent (%w)", cfg.DataDir, err)
-	}
 	if err != nil {
+		d.closeInputs()
+		if errors.Is(err, offline.ErrLocked) {
+			return nil, fmt.Errorf("data directory %s is in use by another posagent (%w)", cfg.DataDir, err)
+		}
 		return nil, fmt.Errorf("opening the engine: %w", err)
 	}
 	d.eng = eng
@@ -171,12 +177,14 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	})
 	if err != nil {
 		eng.Close(context.Background())
+		d.closeInputs()
 		return nil, err
 	}
 	d.srv = srv
 	ls, err := api.Listen(cfg.API)
 	if err != nil {
 		eng.Close(context.Background())
+		d.closeInputs()
 		return nil, err
 	}
 	d.listeners = ls
@@ -195,6 +203,7 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
 		defer cancel()
 		err := d.eng.Close(ctx)
+		d.closeInputs()
 		d.stopServe()
 		if serr := <-d.served; serr != nil && err == nil {
 			err = serr
@@ -204,12 +213,23 @@ func (d *daemon) stop() error {
 	return d.stopErr
 }
 
-// engineConfig maps the daemon config onto the engine's.
-func engineConfig(cfg *config.Config, keys config.KeyPaths, log *slog.Logger) (agent.Config, *sim.Reader, error) {
+// closeInputs releases what the inputs hold (the PC/SC context), after the
+// engine no longer uses them.
+func (d *daemon) closeInputs() {
+	for _, c := range d.closers {
+		c()
+	}
+	d.closers = nil
+}
+
+// engineConfig maps the daemon config onto the engine's; the inputs it
+// opens are d.sim and what d.closers release.
+func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.Config, error) {
+	log := d.log
 	term := emv.DefaultConfig()
 	cur, err := money.Parse(cfg.Terminal.Currency)
 	if err != nil {
-		return agent.Config{}, nil, err
+		return agent.Config{}, err
 	}
 	term.TerminalID, term.MerchantID, term.MerchantName = cfg.Terminal.TerminalID, cfg.Terminal.MerchantID, cfg.Terminal.MerchantName
 	term.MCC, term.CountryCode = uint16(cfg.Terminal.MCC), uint16(cfg.Terminal.Country)
@@ -220,7 +240,7 @@ func engineConfig(cfg *config.Config, keys config.KeyPaths, log *slog.Logger) (a
 		if alpha != "*" {
 			c, err := money.Parse(alpha)
 			if err != nil {
-				return agent.Config{}, nil, err
+				return agent.Config{}, err
 			}
 			key = fmt.Sprintf("%03d", c.NumericCode())
 		}
@@ -242,27 +262,38 @@ func engineConfig(cfg *config.Config, keys config.KeyPaths, log *slog.Logger) (a
 	a := cfg.Acquirer
 	tlsCfg, err := uplink.TLSFiles{CAFile: a.CA, CertFile: a.ClientCert, KeyFile: a.ClientKey, ServerName: a.ServerName, Pins: a.Pins}.Load()
 	if err != nil {
-		return agent.Config{}, nil, fmt.Errorf("acquirer TLS: %w", err)
+		return agent.Config{}, fmt.Errorf("acquirer TLS: %w", err)
 	}
 	ecfg.Acquirer = &uplink.Config{Addr: a.Address, TLS: tlsCfg, AcquirerID: a.AcquirerID,
 		ResponseTimeout: a.ResponseTimeout, DialTimeout: a.ConnectTimeout, Logger: log.With("part", "uplink")}
-	var simReader *sim.Reader
 	if s := cfg.Readers.Simulated; s.Enabled {
 		opts := sim.Options{Default: s.Card}
 		for _, r := range s.ByAmount {
 			opts.Rules = append(opts.Rules, sim.Rule{Min: r.Min, Max: r.Max, Preset: r.Card})
 		}
-		if simReader, err = sim.New(opts); err != nil {
-			return agent.Config{}, nil, err
+		if d.sim, err = sim.New(opts); err != nil {
+			return agent.Config{}, err
 		}
-		ecfg.Readers = append(ecfg.Readers, simReader)
+		ecfg.Readers = append(ecfg.Readers, d.sim)
 	}
-	pcscReaders, err := pcscInputs(cfg.Readers.PCSC, log)
-	if err != nil {
-		return agent.Config{}, nil, err
+	if cfg.Readers.PCSC {
+		match, err := cfg.Readers.PCSCPattern()
+		if err != nil {
+			return agent.Config{}, err
+		}
+		pc, err := pcsc.Open(pcsc.Options{Logger: log.With("part", "pcsc")})
+		if err != nil {
+			return agent.Config{}, fmt.Errorf("PC/SC readers (readers.pcsc = true): %w; start pcscd or set readers.pcsc = false", err)
+		}
+		in, err := inputpcsc.New(pc, inputpcsc.Options{Match: match, Logger: log.With("part", "pcsc")})
+		if err != nil {
+			pc.Close()
+			return agent.Config{}, err
+		}
+		ecfg.Readers = append(ecfg.Readers, in)
+		d.closers = append(d.closers, func() { pc.Close() })
 	}
-	ecfg.Readers = append(ecfg.Readers, pcscReaders...)
-	return ecfg, simReader, nil
+	return ecfg, nil
 }
 
 // presentHandler lets an integrator choose the simulated card of the next

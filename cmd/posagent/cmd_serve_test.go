@@ -23,7 +23,9 @@ import (
 	"posagent/agent/api/apitest"
 	"posagent/agent/config"
 	"posagent/emv/cardsim"
+	"posagent/emv/cardsim/vpcd"
 	"posagent/offline"
+	"posagent/reader/pcsc/pcsctest"
 	"posagent/uplink/acqsim"
 )
 
@@ -54,6 +56,18 @@ type serveEnv struct {
 }
 
 func newServeEnv(t testing.TB, extra string) *serveEnv {
+	return newServeEnvReaders(t, extra, `[readers]
+pcsc = false
+[readers.simulated]
+enabled = true
+card = ""
+[[readers.simulated.by_amount]]
+min = 100
+card = "visa"`)
+}
+
+// newServeEnvReaders is newServeEnv with the [readers] part of the config given.
+func newServeEnvReaders(t testing.TB, extra, readers string) *serveEnv {
 	t.Helper()
 	e := &serveEnv{t: t, dir: t.TempDir(), logs: &readersBuffer{}}
 	acq, err := startAcquirer(e.dir, serveRules, io.Discard)
@@ -80,18 +94,11 @@ floor_limit = 4000
 [offline.limits."*"]
 per_transaction = 5000
 count = 50
-[readers]
-pcsc = []
-[readers.simulated]
-enabled = true
-card = ""
-[[readers.simulated.by_amount]]
-min = 100
-card = "visa"
+%s
 [api]
 listen = "127.0.0.1:%d"
 payment_timeout = "20s"
-%s`, filepath.Join(e.dir, "data"), filepath.Join(e.dir, "keys"), e.acqAddr, f.CertFile, f.KeyFile, f.CAFile, freePort(t), extra)
+%s`, filepath.Join(e.dir, "data"), filepath.Join(e.dir, "keys"), e.acqAddr, f.CertFile, f.KeyFile, f.CAFile, readers, freePort(t), extra)
 	e.cfgFile = filepath.Join(e.dir, "posagent.toml")
 	if err := os.WriteFile(e.cfgFile, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
@@ -602,5 +609,35 @@ func TestLoggerMasks(t *testing.T) {
 	}
 	if !strings.Contains(s, `"pan":"476173******0010"`) || !strings.Contains(s, "541333******0434") || !strings.Contains(s, `"amount":1234`) {
 		t.Errorf("log: %s", s)
+	}
+}
+
+// TestServePCSC: `posagent serve` with a real PC/SC reader (pcscd and the
+// vpcd virtual reader, a software card attached to it) takes an online
+// payment through the API.
+func TestServePCSC(t *testing.T) {
+	pcsctest.Require(t)
+	pcsctest.Lock(t)
+	pr, _ := cardsim.Preset("mastercard")
+	card, err := cardsim.New(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcsctest.Attach(t, pcsctest.Addr0, card, vpcd.Options{})
+	e := newServeEnvReaders(t, "", "[readers]\npcsc = true\npcsc_match = \"virtual pcd 00 00$\"")
+	_, c := e.start()
+	st, err := c.Status(context.Background())
+	if err != nil || len(st.Readers) != 1 || st.Readers[0].Name != "pcsc" {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	p, err := c.Pay(context.Background(), pay("pcsc-1", 2345))
+	if err != nil || p.State != agent.StateApproved || p.Scheme != "mastercard" || p.Reader != "pcsc" {
+		t.Fatalf("payment through PC/SC: %+v %v", p, err)
+	}
+	if card.ATC() == pr.ATC {
+		t.Fatal("the software card behind pcscd was never asked")
+	}
+	if n := e.totals().ByKind[acqsim.KindFinancial]; n == nil || n.Approved != 1 {
+		t.Fatalf("journal: %+v", e.totals().ByKind)
 	}
 }

@@ -39,12 +39,6 @@ func body(id string, amount int64) api.PaymentBody {
 	return api.PaymentBody{ID: id, Amount: amount, Currency: "EUR", Reference: "till 1"}
 }
 
-func noWait(b api.PaymentBody) api.PaymentBody {
-	f := false
-	b.Wait = &f
-	return b
-}
-
 func wantCode(t *testing.T, err error, status int, code string) *api.Error {
 	t.Helper()
 	var ae *api.Error

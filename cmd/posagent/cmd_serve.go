@@ -305,17 +305,15 @@ func presentHandler(r *sim.Reader) http.Handler {
 		}
 		dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 4096))
 		dec.DisallowUnknownFields()
-		w.Header().Set("Content-Type", "application/json")
 		if err := dec.Decode(&b); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(api.Error{Code: api.CodeInvalidRequest, Message: "want {\"card\": PRESET}"})
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Message: `want {"card": PRESET}`})
 			return
 		}
 		if err := r.Present(b.Card); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(api.Error{Code: api.CodeInvalidRequest, Field: "card", Message: err.Error()})
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: "card", Message: err.Error()})
 			return
 		}
+		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"presented": b.Card})
 	})
 }

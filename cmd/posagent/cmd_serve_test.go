@@ -221,6 +221,20 @@ func TestServeDay(t *testing.T) {
 	if !strings.Contains(strings.Join(p.Receipt.Customer, "\n"), p.MaskedPAN) {
 		t.Errorf("receipt without the masked PAN: %q", p.Receipt.Customer)
 	}
+	// An unknown simulated card: 400 naming the field.
+	req, _ := http.NewRequest("POST", c.BaseURL+"/v1/simulator/present", strings.NewReader(`{"card":"diners"}`))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := c.HTTP.Do(req); err != nil || resp.StatusCode != 400 {
+		t.Fatalf("present diners: %v %v", err, resp.StatusCode)
+	} else {
+		var e api.Error
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if e.Code != api.CodeInvalidRequest || e.Field != "card" {
+			t.Fatalf("present diners: %+v", e)
+		}
+	}
 	present(t, c, "mastercard")
 	if p, err = c.Pay(ctx, pay("mc-1", 2345)); err != nil || p.State != agent.StateApproved || p.Scheme != "mastercard" {
 		t.Fatalf("mastercard: %+v %v", p, err)
@@ -336,7 +350,7 @@ func TestServeDay(t *testing.T) {
 	}
 
 	// Metrics from the engine's Observer.
-	req, _ := http.NewRequest("GET", c.BaseURL+"/metrics", nil)
+	req, _ = http.NewRequest("GET", c.BaseURL+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

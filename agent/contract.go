@@ -112,7 +112,17 @@ type PaymentRequest struct {
 	Offline   OfflinePolicy // "" = config default
 	Capture   Capture       // "" = auto
 	Reader    string        // optional: name of the input to use; "" = every enabled one
+	// Method is how the customer pays: "" = a card or a scanned code on the
+	// inputs; MethodQRMerchant = the payment shows its own dynamic code and
+	// waits for the acquirer's confirmation (no input is used).
+	Method string
 }
+
+// Payment methods (PaymentRequest.Method, Payment.Method).
+const (
+	MethodInputs     = ""            // cards and consumer-presented codes on the inputs
+	MethodQRMerchant = "qr_merchant" // the terminal shows a dynamic EMVCo code (docs/qr.md)
+)
 
 // RefundRequest is a referenced refund of an approved payment (online).
 type RefundRequest struct {
@@ -136,8 +146,12 @@ type Payment struct {
 	Refunded  int64         `json:"refunded_amount,omitempty"`
 	PaymentID string        `json:"payment_id,omitempty"` // a refund's original payment
 	Reader    string        `json:"reader,omitempty"`
+	Method    string        `json:"method,omitempty"` // MethodQRMerchant, or "" for the inputs
 	Reason    string        `json:"reason,omitempty"` // Reason* code when not approved
 	Message   string        `json:"message,omitempty"`
+	// QRPayload is the merchant-presented payload the payment shows (EMVCo
+	// MPM with the payment id in 62/05): merchant data, no card data.
+	QRPayload string `json:"qr_payload,omitempty"`
 	// Card facts, masked.
 	Scheme     string `json:"scheme,omitempty"`
 	MaskedPAN  string `json:"masked_pan,omitempty"` // first 6 + last 4
@@ -247,6 +261,7 @@ const (
 	PromptTryAnotherInterface = "try_another_interface"
 	PromptPresentCardAgain    = "present_card_again"
 	PromptScanCode            = "scan_code" // a scanner waits for the customer's QR code
+	PromptSeePhone            = "see_phone" // the payment's own code is shown: the customer pays it with a wallet
 )
 
 // More reason codes.

@@ -15,6 +15,7 @@ import (
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
+	"posagent/qr"
 	"posagent/uplink"
 )
 
@@ -44,6 +45,13 @@ type Config struct {
 	Scanners []Scanner
 	// ClassifyQR accepts scanned codes; nil refuses every code.
 	ClassifyQR QRClassifier
+	// QRMerchant is the merchant data of the dynamic codes that
+	// merchant-presented payments (MethodQRMerchant) show; nil refuses them.
+	QRMerchant *qr.Merchant
+	// QRTimeout is how long a merchant-presented payment waits for the
+	// wallet (default 2 min); QRPoll is the time between its status
+	// requests (default 2 s).
+	QRTimeout, QRPoll time.Duration
 	// Offline is the default offline policy (OfflineDefault = allow).
 	Offline OfflinePolicy
 	// FloorLimit is the largest amount (minor units) that an online-only
@@ -113,6 +121,9 @@ type run struct {
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 	sent   atomic.Bool // the online request was armed (it may have left)
+	// merchantQR: the payment waits for a wallet (MethodQRMerchant); Close
+	// stops it at once, as it may wait for minutes.
+	merchantQR bool
 }
 
 // Causes of a cancelled run.
@@ -138,6 +149,12 @@ func Open(cfg Config) (*Engine, error) {
 	}
 	if cfg.Retries <= 0 {
 		cfg.Retries = 3
+	}
+	if cfg.QRTimeout <= 0 {
+		cfg.QRTimeout = 2 * time.Minute
+	}
+	if cfg.QRPoll <= 0 {
+		cfg.QRPoll = 2 * time.Second
 	}
 	if cfg.PreAuthCheck <= 0 {
 		cfg.PreAuthCheck = time.Minute
@@ -502,7 +519,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	}
 	e.closed = true
 	for _, r := range e.runs {
-		if !r.sent.Load() {
+		if !r.sent.Load() || r.merchantQR {
 			r.cancel(errShutdown)
 		}
 	}

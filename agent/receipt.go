@@ -110,6 +110,9 @@ func buildReceipt(p *Payment, merchantName string) *Receipt {
 }
 
 // entryModeName maps the kernel's interface to Payment.EntryMode.
+// entryModeMerchantQR is the entry mode of a merchant-presented payment.
+const entryModeMerchantQR = "qr_merchant"
+
 func entryModeName(qr bool) string {
 	if qr {
 		return "qr_consumer"

@@ -41,14 +41,19 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	if len(req.Reference) > 64 {
 		return Payment{}, &InvalidError{Field: "reference", Reason: "at most 64 characters"}
 	}
-	md := digest("payment", req.ID, req.Amount, req.Currency, req.Reference, req.Offline, req.Capture, req.Reader)
+	parts := []any{"payment", req.ID, req.Amount, req.Currency, req.Reference, req.Offline, req.Capture, req.Reader}
+	if req.Method != MethodInputs {
+		parts = append(parts, req.Method) // digests of card payments stay what they were
+	}
+	md := digest(parts...)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return Payment{}, ErrClosed
 	}
-	if old, err := e.getPayment(req.ID); err == nil {
+	old, err := e.getPayment(req.ID)
+	if err == nil {
 		if !sameDigest(old.RequestMD, md) {
 			return old, fmt.Errorf("%w: %s", ErrConflict, req.ID)
 		}
@@ -56,9 +61,19 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	} else if !errors.Is(err, ErrNotFound) {
 		return Payment{}, err
 	}
-	inputs, err := e.inputsFor(req.Reader)
-	if err != nil {
-		return Payment{}, err
+	var inputs []string
+	var payload string
+	switch req.Method {
+	case MethodInputs:
+		if inputs, err = e.inputsFor(req.Reader); err != nil {
+			return Payment{}, err
+		}
+	case MethodQRMerchant:
+		if payload, err = e.merchantPayload(req); err != nil {
+			return Payment{}, err
+		}
+	default:
+		return Payment{}, &InvalidError{Field: "method", Reason: "must be qr_merchant or empty"}
 	}
 	for _, in := range inputs {
 		if id, ok := e.busy[in]; ok {
@@ -75,14 +90,14 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	}
 	now := e.now()
 	p := Payment{ID: req.ID, Kind: kind, Amount: req.Amount, Currency: req.Currency, Reference: req.Reference,
-		Offline: policy, Capture: req.Capture, Reader: req.Reader, TerminalID: e.term.TerminalID,
-		MerchantID: e.term.MerchantID, Created: now, RequestMD: md}
+		Offline: policy, Capture: req.Capture, Reader: req.Reader, Method: req.Method, QRPayload: payload,
+		TerminalID: e.term.TerminalID, MerchantID: e.term.MerchantID, Created: now, RequestMD: md}
 	e.setState(&p, StateCreated, "")
 	if err := e.commitState(&p, nil); err != nil {
 		return Payment{}, err
 	}
 	rctx, cancel := context.WithCancelCause(context.Background())
-	r := &run{id: p.ID, inputs: inputs, ctx: rctx, cancel: cancel, done: make(chan struct{})}
+	r := &run{id: p.ID, inputs: inputs, ctx: rctx, cancel: cancel, done: make(chan struct{}), merchantQR: payload != ""}
 	e.runs[p.ID] = r
 	for _, in := range inputs {
 		e.busy[in] = p.ID
@@ -140,7 +155,11 @@ func (e *Engine) runPayment(r *run, p Payment) {
 		r.cancel(nil)
 		close(r.done)
 	}()
-	if err := e.drive(r, &p); err != nil {
+	drive := e.drive
+	if r.merchantQR {
+		drive = e.runMerchantQR
+	}
+	if err := drive(r, &p); err != nil {
 		e.log.Error("agent: payment could not be recorded", "payment", p.ID, "state", p.State, "err", err)
 	}
 }

@@ -31,7 +31,9 @@ type Payments interface {
 }
 
 // Payload returns the dynamic merchant-presented payload of a payment that
-// is still waiting for the customer; render.ErrNoCode for an unknown
+// is still waiting for the customer: a merchant-presented payment's own
+// (agent.Payment.QRPayload, until it is final), else one built for a
+// payment waiting for a card or code; render.ErrNoCode for an unknown
 // payment, a final one, or one whose id cannot be a reference label (at
 // most 25 characters).
 func Payload(p Payments, m qr.Merchant, terminal string) render.PayloadFunc {
@@ -42,6 +44,11 @@ func Payload(p Payments, m qr.Merchant, terminal string) render.PayloadFunc {
 		}
 		if err != nil {
 			return "", err
+		}
+		if pay.QRPayload != "" && !pay.State.Final() {
+			// A merchant-presented payment: the code the engine built and
+			// asks the acquirer about (it stays shown while online).
+			return pay.QRPayload, nil
 		}
 		if pay.State != agent.StateCreated && pay.State != agent.StateWaitingForCard {
 			return "", render.ErrNoCode

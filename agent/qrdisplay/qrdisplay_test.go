@@ -110,3 +110,30 @@ func TestMerchantFromConfig(t *testing.T) {
 		t.Errorf("59 = %q", v)
 	}
 }
+
+type onePayment agent.Payment
+
+func (p onePayment) Get(id string) (agent.Payment, error) {
+	if id != p.ID {
+		return agent.Payment{}, agent.ErrNotFound
+	}
+	return agent.Payment(p), nil
+}
+
+// TestPayloadOfMerchantPresented: a merchant-presented payment shows the
+// engine's own code while it asks the acquirer (online), none once final.
+func TestPayloadOfMerchantPresented(t *testing.T) {
+	own, err := qr.DynamicPayload(merchant, qr.Charge{Amount: 990, Currency: "EUR", Reference: "MQR-1", Terminal: "POSAG001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := onePayment{ID: "MQR-1", State: agent.StateOnline, Amount: 990, Currency: "EUR", Method: agent.MethodQRMerchant, QRPayload: own}
+	got, err := qrdisplay.Payload(p, merchant, "OTHER001")(context.Background(), "MQR-1")
+	if err != nil || got != own {
+		t.Fatalf("online: %q %v", got, err)
+	}
+	p.State = agent.StateApproved
+	if _, err := qrdisplay.Payload(p, merchant, "OTHER001")(context.Background(), "MQR-1"); err == nil {
+		t.Fatal("a final payment still shows its code")
+	}
+}

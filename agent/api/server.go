@@ -214,6 +214,9 @@ type PaymentBody struct {
 	Offline   agent.OfflinePolicy `json:"offline,omitempty"`
 	Capture   agent.Capture       `json:"capture,omitempty"`
 	Reader    string              `json:"reader,omitempty"`
+	// Method "qr_merchant": the payment shows its own dynamic code
+	// (GET /v1/payments/{id}/qr.png) and waits for the wallet; "" = the inputs.
+	Method string `json:"method,omitempty"`
 	// Wait false answers 202 at once; default true (block for the result).
 	Wait *bool `json:"wait,omitempty"`
 }
@@ -247,7 +250,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := agent.PaymentRequest{ID: b.ID, Amount: b.Amount, Currency: b.Currency, Reference: b.Reference,
-		Offline: b.Offline, Capture: b.Capture, Reader: b.Reader}
+		Offline: b.Offline, Capture: b.Capture, Reader: b.Reader, Method: b.Method}
 	p, err := s.eng.Start(r.Context(), req)
 	if err != nil {
 		WriteError(w, ErrorFor(err))

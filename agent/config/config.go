@@ -47,6 +47,7 @@ type Config struct {
 	Acquirer Acquirer `toml:"acquirer"`
 	Offline  Offline  `toml:"offline"`
 	Readers  Readers  `toml:"readers"`
+	QR       QR       `toml:"qr"`
 	API      API      `toml:"api"`
 
 	// File is the file the config was read from ("" = defaults only).
@@ -110,6 +111,38 @@ type Readers struct {
 	PCSC      bool      `toml:"pcsc"`
 	PCSCMatch string    `toml:"pcsc_match"`
 	Simulated Simulated `toml:"simulated"`
+	// Scanners read consumer-presented QR codes ([[readers.scanner]]).
+	Scanners []Scanner `toml:"scanner"`
+}
+
+// Scanner is one QR input of qr/scan: exactly one of Serial (a serial
+// barcode scanner that sends the decoded text), Dir (a watched folder of
+// images), Camera (a V4L2 device) or URL (MJPEG over HTTP, an IP camera).
+type Scanner struct {
+	Name   string        `toml:"name"`
+	Serial string        `toml:"serial"`
+	Baud   int           `toml:"baud"` // serial speed; 0 = 9600
+	EOL    string        `toml:"eol"`  // serial line ending: cr (default), lf, crlf
+	Dir    string        `toml:"dir"`
+	Camera string        `toml:"camera"`
+	URL    string        `toml:"url"`
+	Window time.Duration `toml:"window"` // the same code is not read again within it; 0 = 3 s
+}
+
+// ScannerEOLs are the serial line endings by their config name.
+var ScannerEOLs = map[string]string{"": "\r", "cr": "\r", "lf": "\n", "crlf": "\r\n"}
+
+// QR configures merchant-presented QR payments (POST /v1/payments with
+// method qr_merchant): the merchant data of the dynamic codes beside
+// [terminal] (name 59, MCC 52, merchant id in 26.01), and how long such a
+// payment asks the acquirer whether the wallet has paid.
+type QR struct {
+	Merchant bool          `toml:"merchant"` // take merchant-presented payments
+	GUID     string        `toml:"guid"`     // acquirer's identifier in template 26.00
+	City     string        `toml:"city"`     // 60, at most 15 characters
+	Country  string        `toml:"country"`  // 58, ISO 3166 alpha-2
+	Timeout  time.Duration `toml:"timeout"`  // the wallet must pay within it
+	Poll     time.Duration `toml:"poll"`     // between two status requests
 }
 
 // PCSCPattern is the compiled PCSCMatch (nil when empty).
@@ -323,8 +356,56 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !s.Enabled && !c.Readers.PCSC {
-		bad("readers", "no input: set readers.pcsc = true or enable readers.simulated")
+	names := map[string]bool{}
+	for i, sc := range c.Readers.Scanners {
+		field := fmt.Sprintf("readers.scanner[%d]", i)
+		if sc.Name == "" || !printable(sc.Name) || len(sc.Name) > 32 {
+			bad(field+".name", "must be 1 to 32 printable characters, got %q", sc.Name)
+		} else if names[sc.Name] {
+			bad(field+".name", "%q is the name of another scanner", sc.Name)
+		}
+		names[sc.Name] = true
+		n := 0
+		for _, v := range []string{sc.Serial, sc.Dir, sc.Camera, sc.URL} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			bad(field, "give exactly one of serial, dir, camera, url")
+		}
+		for _, f := range []struct{ name, v string }{{"serial", sc.Serial}, {"dir", sc.Dir}, {"camera", sc.Camera}} {
+			if f.v != "" && !filepath.IsAbs(f.v) {
+				bad(field+"."+f.name, "must be an absolute path, got %q", f.v)
+			}
+		}
+		if sc.URL != "" && !strings.HasPrefix(sc.URL, "http://") && !strings.HasPrefix(sc.URL, "https://") {
+			bad(field+".url", "must be an http:// or https:// URL")
+		}
+		if _, ok := ScannerEOLs[sc.EOL]; !ok {
+			bad(field+".eol", "must be cr, lf or crlf, got %q", sc.EOL)
+		}
+		if sc.Baud < 0 || sc.Window < 0 {
+			bad(field, "baud and window must not be negative")
+		}
+	}
+	if !s.Enabled && !c.Readers.PCSC && len(c.Readers.Scanners) == 0 && !c.QR.Merchant {
+		bad("readers", "no input: set readers.pcsc = true, enable readers.simulated, add a [[readers.scanner]] or qr.merchant")
+	}
+	// QR.
+	if q := c.QR; q.Merchant {
+		if q.GUID == "" || !printable(q.GUID) || len(q.GUID) > 32 {
+			bad("qr.guid", "must be 1 to 32 printable characters (the acquirer's identifier), got %q", q.GUID)
+		}
+		if q.City == "" || len([]rune(q.City)) > 15 {
+			bad("qr.city", "must be 1 to 15 characters, got %q", q.City)
+		}
+		if len(q.Country) != 2 || strings.Trim(q.Country, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+			bad("qr.country", "must be an ISO 3166 alpha-2 code such as FR, got %q", q.Country)
+		}
+	}
+	if c.QR.Timeout <= 0 || c.QR.Poll <= 0 || c.QR.Poll >= c.QR.Timeout {
+		bad("qr", "timeout and poll must be more than zero, poll below timeout (got %v, %v)", c.QR.Timeout, c.QR.Poll)
 	}
 	// API.
 	api := c.API

@@ -223,3 +223,49 @@ func TestPackagingExample(t *testing.T) {
 		t.Errorf("example not read as written: %+v", c.Offline)
 	}
 }
+
+func TestScannersAndQR(t *testing.T) {
+	c, err := Parse("t.toml", `
+[readers]
+pcsc = false
+[[readers.scanner]]
+name = "counter"
+serial = "/dev/ttyACM0"
+eol = "crlf"
+[[readers.scanner]]
+name = "inbox"
+dir = "/var/spool/posagent/qr"
+[qr]
+merchant = true
+city = "BERLIN"
+country = "DE"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Readers.Scanners) != 2 || c.Readers.Scanners[1].Dir == "" || ScannerEOLs[c.Readers.Scanners[0].EOL] != "\r\n" || c.QR.Poll != 2*time.Second {
+		t.Fatalf("%+v %+v", c.Readers.Scanners, c.QR)
+	}
+	_, err = Parse("t.toml", `
+[readers]
+pcsc = false
+[[readers.scanner]]
+name = "two"
+serial = "/dev/ttyACM0"
+dir = "/tmp/x"
+[[readers.scanner]]
+name = "two"
+camera = "video0"
+eol = "nl"
+[qr]
+merchant = true
+city = "A CITY FAR TOO LONG"
+country = "fr"
+poll = "5m"
+`)
+	for _, f := range []string{"readers.scanner[0]", "readers.scanner[1].name", "readers.scanner[1].camera", "readers.scanner[1].eol", "qr.city", "qr.country", "qr"} {
+		if !strings.Contains(err.Error(), f+": ") {
+			t.Errorf("no error for %s in:\n%v", f, err)
+		}
+	}
+}

@@ -21,10 +21,14 @@ import (
 	"posagent/agent/api"
 	"posagent/agent/config"
 	inputpcsc "posagent/agent/input/pcsc"
+	"posagent/agent/input/qrscan"
 	"posagent/agent/input/sim"
+	"posagent/agent/qrdisplay"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
+	"posagent/qr"
+	"posagent/qr/scan"
 	"posagent/reader/pcsc"
 	"posagent/uplink"
 )
@@ -165,6 +169,11 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	if simReader != nil {
 		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: presentHandler(simReader)})
 	}
+	if ecfg.QRMerchant != nil {
+		// The customer display fetches the code without the cashier's token.
+		mounts = append(mounts, api.Mount{Pattern: qrdisplay.Pattern, Public: true,
+			Handler: qrdisplay.Handler(eng, *ecfg.QRMerchant, cfg.Terminal.TerminalID)})
+	}
 	srv, err := api.New(eng, api.Options{
 		Token: token, PaymentTimeout: cfg.API.PaymentTimeout, Metrics: metrics, Mounts: mounts,
 		Logger: log.With("part", "api"),
@@ -293,7 +302,54 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 		ecfg.Readers = append(ecfg.Readers, in)
 		d.closers = append(d.closers, func() { pc.Close() })
 	}
+	for _, sc := range cfg.Readers.Scanners {
+		in, err := openScanner(sc, log.With("part", "scanner", "scanner", sc.Name))
+		if err != nil {
+			return agent.Config{}, fmt.Errorf("readers.scanner %s: %w", sc.Name, err)
+		}
+		ecfg.Scanners = append(ecfg.Scanners, in)
+		ecfg.ClassifyQR = qrscan.Classify
+		d.closers = append(d.closers, func() { in.Close() })
+	}
+	if q := cfg.QR; q.Merchant {
+		m := qrdisplay.Merchant(cfg.Terminal, qrdisplay.QRSettings{GUID: q.GUID, City: q.City, Country: q.Country})
+		// A code that breaks the EMVCo rules is refused now, not at the first payment.
+		if _, err := qr.DynamicPayload(m, qr.Charge{Amount: 1, Currency: cfg.Terminal.Currency, Reference: "CHECK", Terminal: cfg.Terminal.TerminalID}); err != nil {
+			return agent.Config{}, fmt.Errorf("qr: the merchant data make no valid code: %w", err)
+		}
+		ecfg.QRMerchant = &m
+		ecfg.QRTimeout, ecfg.QRPoll = q.Timeout, q.Poll
+	}
 	return ecfg, nil
+}
+
+// openScanner opens one [[readers.scanner]] as the engine's Scanner.
+func openScanner(sc config.Scanner, log *slog.Logger) (*qrscan.Input, error) {
+	opts := scan.Options{Window: sc.Window, OnError: func(err error) { log.Debug("scanner: skipped", "err", err) }}
+	var s *scan.Scanner
+	switch {
+	case sc.Serial != "":
+		sp, err := scan.OpenSerial(sc.Serial, scan.SerialOptions{Baud: sc.Baud, EOL: config.ScannerEOLs[sc.EOL]})
+		if err != nil {
+			return nil, err
+		}
+		s = scan.NewTextScanner(sp, opts)
+	case sc.Camera != "":
+		cam, err := scan.OpenCamera(sc.Camera, scan.CameraOptions{})
+		if err != nil {
+			return nil, err
+		}
+		s = scan.NewFrameScanner(cam, opts)
+	case sc.Dir != "":
+		if fi, err := os.Stat(sc.Dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("dir %s: not a readable folder", sc.Dir)
+		}
+		opts.Lossless = true // each file is a different picture
+		s = scan.NewFrameScanner(&scan.Dir{Path: sc.Dir}, opts)
+	default:
+		s = scan.NewFrameScanner(&scan.HTTPMJPEG{URL: sc.URL, Reconnect: time.Second}, opts) // IP cameras drop streams
+	}
+	return qrscan.New(sc.Name, s), nil
 }
 
 // presentHandler lets an integrator choose the simulated card of the next

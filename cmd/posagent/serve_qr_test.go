@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"posagent/agent"
+	"posagent/agent/api"
+	"posagent/agent/api/apitest"
+	"posagent/qr"
+	"posagent/qr/scan"
+)
+
+// TestServeQRPayments: the daemon with a watched folder as its QR scanner
+// and merchant-presented codes on; both kinds through the local API
+// (checked against openapi.yaml), the real engine and the real acquirer
+// simulator (its wallet pays the displayed code).
+func TestServeQRPayments(t *testing.T) {
+	base := t.TempDir()
+	inbox := filepath.Join(base, "inbox")
+	if err := os.Mkdir(inbox, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	e := newServeEnvReaders(t, `[qr]
+merchant = true
+city = "BERLIN"
+country = "DE"
+poll = "100ms"
+timeout = "20s"`, fmt.Sprintf(`[readers]
+pcsc = false
+[[readers.scanner]]
+name = "inbox"
+dir = %q`, inbox))
+	_, c := e.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// Consumer-presented: the customer's Alipay code, seen by the folder.
+	p, err := c.Start(ctx, api.PaymentBody{ID: "qr-consumer", Amount: 2500, Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCodePNG(t, filepath.Join(inbox, "phone.png"), "281234567890123456")
+	if p, err = c.Wait(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p.State != agent.StateApproved || p.EntryMode != "qr_consumer" || p.Scheme != string(qr.FormatAlipay) || p.Reader != "inbox" {
+		t.Fatalf("consumer-presented: %+v", p)
+	}
+
+	// Merchant-presented: the display fetches the code (no token), the
+	// wallet pays what it decoded.
+	p, err = c.Start(ctx, api.PaymentBody{ID: "qr-merchant", Amount: 1250, Currency: "EUR", Method: agent.MethodQRMerchant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	display := &http.Client{Transport: apitest.Transport(t, nil)}
+	text := fetchCode(t, display, c.BaseURL+"/v1/payments/qr-merchant/qr.png")
+	if text != p.QRPayload {
+		t.Fatalf("display shows %q, payment has %q", text, p.QRPayload)
+	}
+	if _, err := e.srv.PayQR(text); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = c.Wait(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p.State != agent.StateApproved || p.EntryMode != "qr_merchant" || p.Method != agent.MethodQRMerchant || p.Receipt == nil {
+		t.Fatalf("merchant-presented: %+v", p)
+	}
+	resp, err := display.Get(c.BaseURL + "/v1/payments/qr-merchant/qr.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("code of a final payment: %d", resp.StatusCode)
+	}
+	tot, err := c.Totals(ctx, time.Time{})
+	if err != nil || tot.Net["EUR"] != 3750 {
+		t.Fatalf("totals %+v %v", tot, err)
+	}
+	if acq := e.totals(); acq.Net["978"] != 3750 {
+		t.Fatalf("acquirer totals %+v", acq)
+	}
+}
+
+// fetchCode GETs a qr.png and decodes it with the scanner's decoder.
+func fetchCode(t testing.TB, c *http.Client, url string) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+	img, err := scan.DecodeImage(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&scan.Decoder{}).Decode(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Text
+}

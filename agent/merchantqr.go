@@ -82,7 +82,7 @@ func (a *statusAsker) Purchase(ctx context.Context, tx uplink.Transaction) (upli
 
 // runMerchantQR shows the payment's code and waits for the wallet.
 func (e *Engine) runMerchantQR(r *run, p *Payment) error {
-	p.EntryMode = entryModeMerchantQR
+	p.EntryMode, p.Scheme = entryModeMerchantQR, string(qr.FormatMPM)
 	e.setState(p, StateWaitingForCard, "code shown: waiting for the customer's wallet")
 	if err := e.commitState(p, nil); err != nil {
 		return err

@@ -82,7 +82,7 @@ func TestMerchantQRApproved(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantState(t, p, agent.StateApproved, "")
-	if p.EntryMode != "qr_merchant" || p.Method != agent.MethodQRMerchant || p.AuthCode == "" {
+	if p.EntryMode != "qr_merchant" || p.Scheme != "emvco-mpm" || p.Method != agent.MethodQRMerchant || p.AuthCode == "" {
 		t.Fatalf("approved: %+v", p)
 	}
 	states := []agent.State{}

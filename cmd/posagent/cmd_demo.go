@@ -20,6 +20,8 @@ import (
 	"posagent/agent/config"
 	"posagent/emv"
 	"posagent/money"
+	"posagent/qr/render"
+	"posagent/qr/scan"
 	"posagent/uplink/acqsim"
 )
 
@@ -37,6 +39,15 @@ const (
 	demoPreAuth    = 5000
 	demoCapture    = 4250
 	demoFloor      = 4000
+	demoQRPhone    = 1888 // the customer's wallet code, scanned
+	demoQRShop     = 2750 // the shop's dynamic code, paid by the wallet
+)
+
+// The demo's QR inputs: a watched folder as the daemon's scanner (the
+// "camera" the customer's phone is held to), and the wallet code on it.
+const (
+	demoScanner    = "camera"
+	demoWalletCode = "281234567890123456" // an Alipay payment code (18 digits, 28...)
 )
 
 // demoTransport carries the demo's API calls (nil: the default); tests
@@ -188,7 +199,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	base := "http://" + d.listeners[0].Addr().String()
 	c := &api.Client{BaseURL: base, Token: d.token, HTTP: &http.Client{Transport: demoTransport}}
 	p := &demoPlayer{ctx: dayCtx, c: c, out: stdout, quiet: *asJSON, taps: taps, acq: acq,
-		rep: &demoReport{Acquirer: acq.addr, API: base}}
+		rep: &demoReport{Acquirer: acq.addr, API: base}, camera: demoScannerDir(dir)}
 	p.say("acquirer", nil, nil, "acquirer simulator on %s: ISO 8583 over mutual TLS, fresh certificates, journal %s", acq.addr, acq.journalPath)
 	p.say("daemon", nil, nil, "posagent serve on %s: simulated reader, floor limit %s, data %s, keys %s (apart)",
 		base, eur(demoFloor), cfg.DataDir, cfg.KeyDir)
@@ -277,23 +288,45 @@ pcsc = false
 enabled = true
 card = "visa"
 
+# The customer's phone is "held to the camera": a watched folder the demo
+# writes the rendered wallet code into.
+[[readers.scanner]]
+name = %q
+dir = %q
+
+# Merchant-presented codes (method qr_merchant) for the customer display.
+[qr]
+merchant = true
+city = "PARIS"
+country = "FR"
+poll = "100ms"
+timeout = "15s"
+
 [api]
 listen = "127.0.0.1:0"
 payment_timeout = "20s"
-`, filepath.Join(dir, "data"), filepath.Join(dir, "keys"), acqAddr, f.CertFile, f.KeyFile, f.CAFile, demoFloor, demoFloor)
+`, filepath.Join(dir, "data"), filepath.Join(dir, "keys"), acqAddr, f.CertFile, f.KeyFile, f.CAFile, demoFloor, demoFloor,
+		demoScanner, demoScannerDir(dir))
+	if err := os.MkdirAll(demoScannerDir(dir), 0o700); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, "posagent.toml")
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
+// demoScannerDir is the folder the demo daemon's scanner watches.
+func demoScannerDir(dir string) string { return filepath.Join(dir, "camera") }
+
 // demoPlayer plays the day and records its steps.
 type demoPlayer struct {
-	ctx   context.Context
-	c     *api.Client
-	out   io.Writer
-	quiet bool
-	taps  *demoTaps
-	acq   *localAcquirer
-	rep   *demoReport
+	ctx    context.Context
+	c      *api.Client
+	out    io.Writer
+	quiet  bool
+	taps   *demoTaps
+	acq    *localAcquirer
+	rep    *demoReport
+	camera string // the scanner's folder
 }
 
 func (p *demoPlayer) say(title string, pay *agent.Payment, card *emv.Report, format string, a ...any) {
@@ -481,7 +514,108 @@ func (p *demoPlayer) day() error {
 		return err
 	}
 	p.say("capture", &cp, nil, "Capture of %s: %s of %s authorised, %s; completion forwarded", pa.ID, eur(cp.Captured), eur(pa.Amount), cp.State)
+
+	// QR payments, one of each kind.
+	if err := p.qrPhone(body("qr-phone", demoQRPhone)); err != nil {
+		return err
+	}
+	return p.qrShop(body("qr-shop", demoQRShop))
+}
+
+// qrPhone is a consumer-presented payment: the customer's wallet code,
+// rendered into an image, appears in the scanner's folder; the daemon
+// decodes it, classifies it and authorises it online.
+func (p *demoPlayer) qrPhone(b api.PaymentBody) error {
+	b.Reader = demoScanner
+	pay, err := p.c.Start(p.ctx, b)
+	if err != nil {
+		return fmt.Errorf("QR (phone): %w", err)
+	}
+	code, err := render.New(demoWalletCode)
+	if err != nil {
+		return err
+	}
+	png, err := code.PNG(320)
+	if err != nil {
+		return err
+	}
+	// Written aside, then renamed in: the scanner sees a whole image.
+	tmp := filepath.Join(p.camera, ".phone.tmp")
+	if err := os.WriteFile(tmp, png, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(p.camera, "phone.png")); err != nil {
+		return err
+	}
+	if pay, err = p.c.Wait(p.ctx, pay.ID); err != nil {
+		return fmt.Errorf("QR (phone): %w", err)
+	}
+	if pay.State != agent.StateApproved {
+		return fmt.Errorf("QR (phone): payment %s is %s (%s), want approved", pay.ID, pay.State, pay.Reason)
+	}
+	p.say("QR (phone)", &pay, nil, "QR (customer's phone) %s: %s%s — %s code read by scanner %q (%s), online only",
+		eur(pay.Amount), pay.State, payFacts(pay), pay.Scheme, pay.Reader, pay.EntryMode)
 	return nil
+}
+
+// qrShop is a merchant-presented payment: the display fetches the
+// payment's code, the customer's wallet decodes and pays it at the
+// acquirer, and the daemon's status requests learn it.
+func (p *demoPlayer) qrShop(b api.PaymentBody) error {
+	b.Method = agent.MethodQRMerchant
+	pay, err := p.c.Start(p.ctx, b)
+	if err != nil {
+		return fmt.Errorf("QR (shop): %w", err)
+	}
+	text, err := fetchQRCode(p.ctx, p.c.HTTP, p.c.BaseURL+"/v1/payments/"+pay.ID+"/qr.png")
+	if err != nil {
+		return fmt.Errorf("QR (shop): the display: %w", err)
+	}
+	if text != pay.QRPayload {
+		return fmt.Errorf("QR (shop): the display shows another code than the payment's")
+	}
+	paid, err := p.acq.srv.PayQR(text)
+	if err != nil {
+		return fmt.Errorf("QR (shop): the wallet: %w", err)
+	}
+	if pay, err = p.c.Wait(p.ctx, pay.ID); err != nil {
+		return fmt.Errorf("QR (shop): %w", err)
+	}
+	if pay.State != agent.StateApproved {
+		return fmt.Errorf("QR (shop): payment %s is %s (%s), want approved", pay.ID, pay.State, pay.Reason)
+	}
+	p.say("QR (shop)", &pay, nil, "QR (shop's code) %s: %s%s — GET qr.png decoded by the wallet, paid to %s (wallet auth %s), confirmed by status requests",
+		eur(pay.Amount), pay.State, payFacts(pay), paid.Merchant, paid.AuthCode)
+	return nil
+}
+
+// fetchQRCode GETs a payment's qr.png (as a customer display does, without
+// a token) and decodes it with qr/scan's decoder (gozxing).
+func fetchQRCode(ctx context.Context, c *http.Client, url string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	img, err := scan.DecodeImage(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	res, err := (&scan.Decoder{}).Decode(img)
+	if err != nil {
+		return "", err
+	}
+	return res.Text, nil
 }
 
 // drain forwards the queue until nothing waits in it.

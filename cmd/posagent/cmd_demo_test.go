@@ -84,6 +84,7 @@ func TestDemoDayJSON(t *testing.T) {
 		{"Offline", agent.StateApprovedOffline, "visa"}, {"Offline", agent.StateApprovedOffline, "mastercard"},
 		{"refund", agent.StateRefunded, ""}, {"void", agent.StateVoided, "unionpay"},
 		{"Pre-authorisation", agent.StateApproved, "visa"}, {"capture", agent.StateCaptured, "visa"},
+		{"QR (phone)", agent.StateApproved, "alipay"}, {"QR (shop)", agent.StateApproved, "emvco-mpm"},
 	}
 	i := 0
 	for _, s := range rep.Steps {
@@ -112,7 +113,16 @@ func TestDemoDayJSON(t *testing.T) {
 	if j := rep.Journal; j.ByKind[acqsim.KindAdvice] != 3 || j.Duplicates != 0 || j.ByKind[acqsim.KindReversal] != 1 {
 		t.Errorf("journal %+v", j)
 	}
-	if rep.Totals.Net["EUR"] != 1234+2345+1500+990+4250-500 {
+	// The wallet paid the shop's code once; both QR payments went online.
+	if j := rep.Journal; j.ByKind[acqsim.KindWallet] != 1 || j.ByKind[acqsim.KindFinancial] != 6 {
+		t.Errorf("journal %+v", j)
+	}
+	for _, s := range rep.Steps {
+		if s.Payment != nil && strings.HasPrefix(s.Title, "QR") && (s.Payment.Reason != "" || !strings.HasPrefix(s.Payment.EntryMode, "qr_")) {
+			t.Errorf("%s: %+v", s.Title, s.Payment)
+		}
+	}
+	if rep.Totals.Net["EUR"] != 1234+2345+1500+990+4250-500+1888+2750 {
 		t.Errorf("net %v", rep.Totals.Net)
 	}
 }
@@ -133,9 +143,11 @@ func TestDemoDayText(t *testing.T) {
 		`(?m)^ 6\. Issuer decline 51\.00 EUR: declined \(response 51`,
 		`(?m)^ 8\. Offline 15\.00 EUR: approved_offline`,
 		`(?m)^11\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
-		`(?m)^16\. GET /v1/totals`,
-		`net 98\.19 EUR \| acquirer journal: .*net 98\.19 EUR: agree`,
-		`(?m)^day done in \d+\.\d s: 16 steps through the local API; totals agree`,
+		`(?m)^16\. QR \(customer's phone\) 18\.88 EUR: approved .* alipay code read by scanner "camera" \(qr_consumer\)`,
+		`(?m)^17\. QR \(shop's code\) 27\.50 EUR: approved .* GET qr\.png decoded by the wallet`,
+		`(?m)^18\. GET /v1/totals`,
+		`net 144\.57 EUR \| acquirer journal: .*wallet 1.*net 144\.57 EUR: agree`,
+		`(?m)^day done in \d+\.\d s: 18 steps through the local API; totals agree`,
 	} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("output lacks %s", re)

@@ -13,7 +13,6 @@ import (
 	"posagent/agent/api"
 	"posagent/agent/api/apitest"
 	"posagent/qr"
-	"posagent/qr/scan"
 )
 
 // TestServeQRPayments: the daemon with a watched folder as its QR scanner
@@ -60,8 +59,8 @@ dir = %q`, inbox))
 		t.Fatal(err)
 	}
 	display := &http.Client{Transport: apitest.Transport(t, nil)}
-	text := fetchCode(t, display, c.BaseURL+"/v1/payments/qr-merchant/qr.png")
-	if text != p.QRPayload {
+	text, err := fetchQRCode(ctx, display, c.BaseURL+"/v1/payments/qr-merchant/qr.png")
+	if err != nil || text != p.QRPayload {
 		t.Fatalf("display shows %q, payment has %q", text, p.QRPayload)
 	}
 	if _, err := e.srv.PayQR(text); err != nil {
@@ -88,26 +87,4 @@ dir = %q`, inbox))
 	if acq := e.totals(); acq.Net["978"] != 3750 {
 		t.Fatalf("acquirer totals %+v", acq)
 	}
-}
-
-// fetchCode GETs a qr.png and decodes it with the scanner's decoder.
-func fetchCode(t testing.TB, c *http.Client, url string) string {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d", url, resp.StatusCode)
-	}
-	img, err := scan.DecodeImage(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := (&scan.Decoder{}).Decode(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Text
 }

@@ -321,35 +321,20 @@ func qrScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprint(stderr, "posagent qr scan: give exactly one source\n"+qrUsage)
 		return 2
 	}
-	switch {
-	case *camera != "":
-		cam, err := scan.OpenCamera(*camera, scan.CameraOptions{})
-		if err != nil {
-			fmt.Fprintf(stderr, "posagent qr scan: %v\n", err)
-			return 1
-		}
-		s = scan.NewFrameScanner(cam, opts)
-	case *serialPath != "":
-		ends := map[string]string{"cr": "\r", "lf": "\n", "crlf": "\r\n"}
-		e, ok := ends[*eol]
-		if !ok {
+	if *useStdin {
+		opts.Lossless = true
+		s = scan.NewFrameScanner(&scan.Stream{R: stdin, Name: "stdin"}, opts)
+	} else {
+		if _, ok := config.ScannerEOLs[*eol]; !ok || *eol == "" {
 			fmt.Fprintf(stderr, "posagent qr scan: --eol %q: want cr, lf or crlf\n", *eol)
 			return 2
 		}
-		sp, err := scan.OpenSerial(*serialPath, scan.SerialOptions{Baud: *baud, EOL: e})
+		var err error
+		s, err = openScanSource(config.Scanner{Camera: *camera, Serial: *serialPath, Dir: *dir, URL: *url, Baud: *baud, EOL: *eol}, opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "posagent qr scan: %v\n", err)
 			return 1
 		}
-		s = scan.NewTextScanner(sp, opts)
-	case *dir != "":
-		opts.Lossless = true
-		s = scan.NewFrameScanner(&scan.Dir{Path: *dir}, opts)
-	case *url != "":
-		s = scan.NewFrameScanner(&scan.HTTPMJPEG{URL: *url, Reconnect: time.Second}, opts) // IP cameras drop streams
-	default:
-		opts.Lossless = true
-		s = scan.NewFrameScanner(&scan.Stream{R: stdin, Name: "stdin"}, opts)
 	}
 	defer s.Close()
 	enc := json.NewEncoder(stdout)

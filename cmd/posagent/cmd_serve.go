@@ -325,31 +325,40 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 
 // openScanner opens one [[readers.scanner]] as the engine's Scanner.
 func openScanner(sc config.Scanner, log *slog.Logger) (*qrscan.Input, error) {
-	opts := scan.Options{Window: sc.Window, OnError: func(err error) { log.Debug("scanner: skipped", "err", err) }}
-	var s *scan.Scanner
+	s, err := openScanSource(sc, scan.Options{Window: sc.Window, OnError: func(err error) { log.Debug("scanner: skipped", "err", err) }})
+	if err != nil {
+		return nil, err
+	}
+	return qrscan.New(sc.Name, s), nil
+}
+
+// openScanSource opens the source a scanner config names (the first of
+// serial, camera, dir, url that is set) under a qr/scan Scanner; serve's
+// scanners and `posagent qr scan` use it.
+func openScanSource(sc config.Scanner, opts scan.Options) (*scan.Scanner, error) {
 	switch {
 	case sc.Serial != "":
 		sp, err := scan.OpenSerial(sc.Serial, scan.SerialOptions{Baud: sc.Baud, EOL: config.ScannerEOLs[sc.EOL]})
 		if err != nil {
 			return nil, err
 		}
-		s = scan.NewTextScanner(sp, opts)
+		return scan.NewTextScanner(sp, opts), nil
 	case sc.Camera != "":
 		cam, err := scan.OpenCamera(sc.Camera, scan.CameraOptions{})
 		if err != nil {
 			return nil, err
 		}
-		s = scan.NewFrameScanner(cam, opts)
+		return scan.NewFrameScanner(cam, opts), nil
 	case sc.Dir != "":
 		if fi, err := os.Stat(sc.Dir); err != nil || !fi.IsDir() {
 			return nil, fmt.Errorf("dir %s: not a readable folder", sc.Dir)
 		}
 		opts.Lossless = true // each file is a different picture
-		s = scan.NewFrameScanner(&scan.Dir{Path: sc.Dir}, opts)
-	default:
-		s = scan.NewFrameScanner(&scan.HTTPMJPEG{URL: sc.URL, Reconnect: time.Second}, opts) // IP cameras drop streams
+		return scan.NewFrameScanner(&scan.Dir{Path: sc.Dir}, opts), nil
+	case sc.URL != "":
+		return scan.NewFrameScanner(&scan.HTTPMJPEG{URL: sc.URL, Reconnect: time.Second}, opts), nil // IP cameras drop streams
 	}
-	return qrscan.New(sc.Name, s), nil
+	return nil, errors.New("no scanner source: give serial, camera, dir or url")
 }
 
 // presentHandler lets an integrator choose the simulated card of the next

@@ -39,6 +39,8 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := harnessConfig(t, dir, addr, reader, true)
+	m := qrMerchant
+	cfg.QRMerchant, cfg.QRPoll = &m, 50*time.Millisecond
 	kill := func(at string) {
 		if at == op {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -72,6 +74,9 @@ func TestCrashChild(t *testing.T) {
 		_, err = eng.Pay(ctx, req)
 	case "void":
 		_, err = eng.Void(ctx, a[1])
+	case "qrpay":
+		amount, _ := strconv.ParseInt(a[2], 10, 64)
+		_, err = eng.Pay(ctx, agent.PaymentRequest{ID: a[1], Amount: amount, Currency: "EUR", Method: agent.MethodQRMerchant})
 	}
 	if op == "" || os.Getenv(envMaybe) != "" {
 		// Not meant to be killed (or the point was not on this path):

@@ -3,10 +3,12 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"posagent/agent"
+	"posagent/emv"
 	"posagent/offline"
 	"posagent/qr"
 )
@@ -267,4 +269,50 @@ func TestMerchantQRShutdown(t *testing.T) {
 	if heldEntries(t, e, "mqr-stop") != 0 {
 		t.Fatal("a reversal stays armed")
 	}
+}
+
+// TestCrashMerchantQR: a child process pays a merchant-presented code (the
+// wallet has paid it already) and is killed with SIGKILL at a commit
+// point; the restarted engine settles it as a card's online payment.
+func TestCrashMerchantQR(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for _, c := range []struct {
+		name, phase, op string
+		state           agent.State
+		financial       int
+	}{
+		{"showing the code, nothing asked yet", "after", "agent: waiting_for_card", agent.StateAborted, 0},
+		{"armed, before the first status request left", "after", "agent: reversal", agent.StateReversed, 0},
+		{"approved, before the final commit", "before", "agent: approved", agent.StateReversed, 1},
+		{"after the final commit", "after", "agent: approved", agent.StateApproved, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			id := "qc-" + c.phase + "-" + strings.ReplaceAll(strings.TrimPrefix(c.op, "agent: "), "_", "")
+			code, err := qr.DynamicPayload(qrMerchant, qr.Charge{Amount: 2200, Currency: "EUR", Reference: id, Terminal: emv.DefaultConfig().TerminalID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.srv.PayQR(code); err != nil {
+				t.Fatal(err)
+			}
+			e.crash(c.phase, c.op, "qrpay:"+id+":2200")
+			p, err := e.eng.Get(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.State != c.state || p.Reversed != (c.state == agent.StateReversed) || p.Receipt == nil {
+				t.Fatalf("after the crash: %+v", p)
+			}
+			e.settle()
+			recs := e.records(id)
+			if len(recs["financial"]) != c.financial || len(recs["reversal"]) != map[bool]int{true: 1, false: 0}[c.state == agent.StateReversed] {
+				t.Fatalf("journal: %+v", recs)
+			}
+			if c.financial == 1 && c.state == agent.StateReversed && !recs["reversal"][0].ReversesApproved {
+				t.Fatalf("the reversal did not find the approval: %+v", recs)
+			}
+		})
+	}
+	e.t = t
 }

@@ -10,10 +10,13 @@ import (
 
 	"posagent/agent"
 	"posagent/agent/input/sim"
+	"posagent/agent/qrwait"
 	"posagent/emv"
 	"posagent/emv/cardsim"
 	"posagent/offline"
+	"posagent/qr"
 	"posagent/uplink"
+	"posagent/uplink/acqsim"
 )
 
 func reportLatency(b *testing.B, lat []time.Duration) {
@@ -56,13 +59,14 @@ type parts struct {
 	term   *emv.Terminal
 	store  *offline.Store
 	client *uplink.Client
+	srv    *acqsim.Server // the acquirer (its wallet pays codes)
 }
 
 func newParts(b *testing.B) *parts {
 	e := newEnv(b, envOpts{})
 	e.eng.Close(context.Background())
 	e.eng = nil
-	p := &parts{}
+	p := &parts{srv: e.srv}
 	pr, _ := cardsim.Preset("visa")
 	var err error
 	if p.card, err = cardsim.New(pr); err != nil {
@@ -172,6 +176,72 @@ func BenchmarkPartStoreCommit(b *testing.B) {
 		lat = append(lat, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// paidCode is a merchant-presented code the acquirer's wallet has paid.
+func paidCode(b *testing.B, srv *acqsim.Server, id string) string {
+	code, err := qr.DynamicPayload(qrMerchant, qr.Charge{Amount: 2200, Currency: "EUR", Reference: id, Terminal: emv.DefaultConfig().TerminalID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := srv.PayQR(code); err != nil {
+		b.Fatal(err)
+	}
+	return code
+}
+
+// BenchmarkEngineMerchantQR: one merchant-presented payment through the
+// engine whose code the wallet has already paid: code built and stored,
+// waiting_for_card, the first status request armed (online) and answered
+// approved, final commit.
+func BenchmarkEngineMerchantQR(b *testing.B) {
+	e := newEnv(b, envOpts{tweak: func(c *agent.Config) {
+		m := qrMerchant
+		c.QRMerchant = &m
+	}})
+	ctx := context.Background()
+	ids := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bq-%d", i)
+		paidCode(b, e.srv, ids[i])
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		p, err := e.eng.Pay(ctx, agent.PaymentRequest{ID: ids[i], Amount: 2200, Currency: "EUR", Method: agent.MethodQRMerchant})
+		lat = append(lat, time.Since(start))
+		if err != nil || p.State != agent.StateApproved {
+			b.Fatalf("%s %s %v", p.State, p.Message, err)
+		}
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}
+
+// BenchmarkPartQRStatus: the same paid code's status request alone
+// (qrwait over the uplink, reversal armed and cancelled in the fsync'd
+// store): the peer of BenchmarkEngineMerchantQR.
+func BenchmarkPartQRStatus(b *testing.B) {
+	p := newParts(b)
+	ids := make([]string, b.N)
+	codes := make([]string, b.N)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("bs-%d", i)
+		codes[i] = paidCode(b, p.srv, ids[i])
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		res, err := qrwait.Wait(context.Background(), p.client, qrwait.Payment{ID: ids[i], Amount: 2200, Currency: "978", Payload: codes[i]}, qrwait.Options{})
+		lat = append(lat, time.Since(start))
+		if err != nil || !res.Approved() {
+			b.Fatalf("%v %v", res, err)
 		}
 	}
 	b.StopTimer()

@@ -699,6 +699,8 @@ The daemon keeps running (config %s). Call it:
   curl -s -H "Authorization: Bearer $TOKEN" %s/v1/totals
   curl -sN -H "Authorization: Bearer $TOKEN" %s/v1/events
   curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' %s/v1/simulator/present -d '{"card":"mastercard"}'
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' %s/v1/payments -d '{"id":"try-qr","amount":1250,"currency":"EUR","method":"qr_merchant","wait":false}'
+  curl -s %s/v1/payments/try-qr/qr.png -o try-qr.png   # the shop's code (no token: a customer display)
 Ctrl-C stops it.
-`, cfgFile, tokenFile, base, base, base, base, base, base)
+`, cfgFile, tokenFile, base, base, base, base, base, base, base, base)
 }

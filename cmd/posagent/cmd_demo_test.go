@@ -205,6 +205,18 @@ func TestDemoKeep(t *testing.T) {
 	if err != nil || p.State != agent.StateApproved {
 		t.Fatalf("GET after the day: %+v %v", p, err)
 	}
+	// The printed merchant-presented lines work: the code is on qr.png
+	// (the daemon stops it at Ctrl-C).
+	if !strings.Contains(s, `"method":"qr_merchant"`) {
+		t.Fatalf("no qr_merchant curl line:\n%s", s)
+	}
+	qp, err := c.Start(context.Background(), api.PaymentBody{ID: "try-qr", Amount: 1250, Currency: "EUR", Method: agent.MethodQRMerchant})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := fetchQRCode(context.Background(), c.HTTP, m[2]+"/v1/payments/try-qr/qr.png"); err != nil || text != qp.QRPayload {
+		t.Fatalf("qr.png: %q %v, payment has %q", text, err, qp.QRPayload)
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)

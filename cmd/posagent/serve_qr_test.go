@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"posagent/agent"
 	"posagent/agent/api"
 	"posagent/agent/api/apitest"
+	"posagent/agent/qrdisplay"
 	"posagent/qr"
 )
 
@@ -25,6 +28,12 @@ func TestServeQRPayments(t *testing.T) {
 	if err := os.Mkdir(inbox, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	ptmx, tty, err := pty.Open() // the serial barcode scanner at the counter
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
 	e := newServeEnvReaders(t, `[qr]
 merchant = true
 city = "BERLIN"
@@ -34,7 +43,11 @@ timeout = "20s"`, fmt.Sprintf(`[readers]
 pcsc = false
 [[readers.scanner]]
 name = "inbox"
-dir = %q`, inbox))
+dir = %q
+[[readers.scanner]]
+name = "counter"
+serial = %q
+eol = "crlf"`, inbox, tty.Name()))
 	_, c := e.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -50,6 +63,32 @@ dir = %q`, inbox))
 	}
 	if p.State != agent.StateApproved || p.EntryMode != "qr_consumer" || p.Scheme != string(qr.FormatAlipay) || p.Reader != "inbox" {
 		t.Fatalf("consumer-presented: %+v", p)
+	}
+
+	// The serial scanner reads a WeChat Pay code; then the cashier scans
+	// a shop's code by mistake: refused.
+	p, err = c.Start(ctx, api.PaymentBody{ID: "qr-serial", Amount: 3100, Currency: "EUR", Reader: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ptmx.Write([]byte("134567890123456789\r\n"))
+	if p, err = c.Wait(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p.State != agent.StateApproved || p.Scheme != string(qr.FormatWeChat) || p.Reader != "counter" {
+		t.Fatalf("serial scanner: %+v", p)
+	}
+	p, err = c.Start(ctx, api.PaymentBody{ID: "qr-wrong", Amount: 3100, Currency: "EUR", Reader: "counter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shop, _ := qr.DynamicPayload(qrMerchantOf(t, e), qr.Charge{Amount: 3100, Currency: "EUR", Reference: "X", Terminal: "T0000001"})
+	ptmx.Write([]byte(shop + "\r\n"))
+	if p, err = c.Wait(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p.State != agent.StateDeclined || p.Reason != agent.ReasonQRUnsupported {
+		t.Fatalf("a shop's code scanned: %+v", p)
 	}
 
 	// Merchant-presented: the display fetches the code (no token), the
@@ -81,10 +120,16 @@ dir = %q`, inbox))
 		t.Fatalf("code of a final payment: %d", resp.StatusCode)
 	}
 	tot, err := c.Totals(ctx, time.Time{})
-	if err != nil || tot.Net["EUR"] != 3750 {
+	if err != nil || tot.Net["EUR"] != 6850 {
 		t.Fatalf("totals %+v %v", tot, err)
 	}
-	if acq := e.totals(); acq.Net["978"] != 3750 {
+	if acq := e.totals(); acq.Net["978"] != 6850 {
 		t.Fatalf("acquirer totals %+v", acq)
 	}
+}
+
+// qrMerchantOf is the merchant data of the env's daemon config.
+func qrMerchantOf(t testing.TB, e *serveEnv) qr.Merchant {
+	c := e.config()
+	return qrdisplay.Merchant(c.Terminal, qrdisplay.QRSettings{GUID: c.QR.GUID, City: c.QR.City, Country: c.QR.Country})
 }

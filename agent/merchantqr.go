@@ -30,7 +30,9 @@ import (
 //     approval, so its reversal is released and the payment is reversed
 //     (Reversed: true), exactly as a card's request in flight;
 //   - the acquirer cannot be reached (nothing left): declined
-//     (acquirer_unavailable); a QR payment is never approved offline;
+//     (acquirer_unavailable) when it is so for the first status request or
+//     still at the timeout; in between the terminal keeps asking (the
+//     customer may be paying). A QR payment is never approved offline;
 //   - no usable answer to a request that left: reversed (no_response).
 
 // maxQRReference is the longest reference label (62/05) a code can carry.
@@ -93,8 +95,7 @@ func (e *Engine) runMerchantQR(r *run, p *Payment) error {
 	ask := &statusAsker{e: e, r: r, online: &online}
 	tx := uplink.Transaction{ID: p.ID, Amount: p.Amount, Currency: numericOf(p.Currency),
 		EntryMode: uplink.EntryQRMerchant, QR: p.QRPayload}
-	res, err := qrwait.Wait(r.ctx, ask, qrwait.Payment{ID: tx.ID, Amount: tx.Amount, Currency: tx.Currency, Payload: tx.QR},
-		qrwait.Options{Every: e.cfg.QRPoll, Timeout: e.cfg.QRTimeout})
+	res, err := e.askWallet(r, ask, tx)
 	if r.sent.Load() {
 		*p = online
 	}
@@ -110,4 +111,26 @@ func (e *Engine) runMerchantQR(r *run, p *Payment) error {
 		return e.stopped(r, p)
 	}
 	return e.answer(r, p, tx, res, err, ask.start)
+}
+
+// askWallet runs the status requests until an answer, the timeout or the
+// run's end. Once one request was armed, an unreachable acquirer (nothing
+// left the terminal) is asked again until the timeout: the customer may be
+// paying meanwhile.
+func (e *Engine) askWallet(r *run, ask *statusAsker, tx uplink.Transaction) (uplink.Result, error) {
+	deadline := time.Now().Add(e.cfg.QRTimeout)
+	pay := qrwait.Payment{ID: tx.ID, Amount: tx.Amount, Currency: tx.Currency, Payload: tx.QR}
+	for {
+		res, err := qrwait.Wait(r.ctx, ask, pay, qrwait.Options{Every: e.cfg.QRPoll, Timeout: time.Until(deadline)})
+		if !errors.Is(err, uplink.ErrUnavailable) || !r.sent.Load() || time.Until(deadline) <= e.cfg.QRPoll {
+			return res, err
+		}
+		t := time.NewTimer(e.cfg.QRPoll)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return res, r.ctx.Err()
+		case <-t.C:
+		}
+	}
 }

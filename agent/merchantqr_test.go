@@ -316,3 +316,52 @@ func TestCrashMerchantQR(t *testing.T) {
 	}
 	e.t = t
 }
+
+// TestMerchantQRAcquirerBlip: the acquirer is unreachable for a while
+// after the first status request; the terminal keeps asking and learns
+// the wallet's payment once it is back.
+func TestMerchantQRAcquirerBlip(t *testing.T) {
+	e := newEnv(t, envOpts{tweak: func(c *agent.Config) {
+		m := qrMerchant
+		c.QRMerchant, c.QRPoll, c.QRTimeout = &m, 500*time.Millisecond, 20*time.Second
+	}})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	p, err := e.eng.Start(context.Background(), qrRequest("mqr-blip", 1999))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "mqr-blip" && ev.State == agent.StateOnline })
+	// Between two status requests: just after one was armed (and, ~1 ms
+	// later, answered pending), well before the next.
+	armed := func() int {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		n := 0
+		for _, c := range e.commits {
+			if c.op == "agent: reversal" {
+				n++
+			}
+		}
+		return n
+	}
+	for n := armed(); armed() == n; {
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	e.down()
+	time.Sleep(time.Second) // status requests find no acquirer
+	if _, err := e.srv.PayQR(p.QRPayload); err != nil {
+		t.Fatal(err)
+	}
+	e.up()
+	ctx, stop := context.WithTimeout(context.Background(), 15*time.Second)
+	defer stop()
+	if p, err = e.eng.Wait(ctx, "mqr-blip"); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, p, agent.StateApproved, "")
+	if recs := e.records("mqr-blip"); len(recs["financial"]) != 1 || len(recs["reversal"]) != 0 {
+		t.Fatalf("journal: %+v", recs)
+	}
+}

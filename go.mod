@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/ebfe/scard v0.0.0-20241214075232-7af069cabc25
 	github.com/moov-io/iso8583 v0.26.1
+	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/sys v0.50.0
 	pgregory.net/rapid v1.3.0

@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat)
+# chromium, zbar-tools, fonts-noto-cjk: the browser test of agent/web (the
+# system browser, a QR decoder for its screenshots, glyphs for zh-Hant/zh-Hans).
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat chromium zbar-tools fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,3 +23,13 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 go mod download
+# The browser test's npm packages (playwright-core drives the system
+# chromium; it never downloads a browser), from the committed lockfile.
+if command -v npm >/dev/null; then
+  e2e=agent/web/e2e
+  if [ ! -d "$e2e/node_modules" ] || [ "$e2e/package-lock.json" -nt "$e2e/node_modules" ]; then
+    (cd "$e2e" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) && touch "$e2e/node_modules"
+  fi
+else
+  echo "deps: npm missing (Node.js 20 or newer): the browser test of agent/web will not run" >&2
+fi

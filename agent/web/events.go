@@ -30,8 +30,10 @@ type DisplayEvent struct {
 // EntryQRMerchant is the entry mode of a merchant-presented QR payment.
 const EntryQRMerchant = "qr_merchant"
 
-// qrPrompts are prompts that ask the customer to scan the shown code.
-var qrPrompts = map[string]bool{"scan_qr": true, "show_qr": true, "qr_shown": true, "scan_code": true}
+// qrPrompts ask the customer to scan the merchant's code on the display.
+// (scan_code is the other way round: the scanner waits for the customer's
+// code, and the display says so.)
+var qrPrompts = map[string]bool{"scan_qr": true, "show_qr": true, "qr_shown": true}
 
 // displayEvent filters one engine event. ok is false for an event the
 // display must not see (queue news, offline declines, unknown types).

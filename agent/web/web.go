@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,6 +27,8 @@ type Engine interface {
 	Subscribe(lastID uint64) (events <-chan agent.Event, cancel func())
 	// Get returns one payment.
 	Get(id string) (agent.Payment, error)
+	// List returns the payments created since a time, newest first.
+	List(since time.Time, limit int) ([]agent.Payment, error)
 }
 
 // QRFunc returns the PNG of a payment's merchant-presented code.
@@ -61,7 +64,7 @@ type Options struct {
 }
 
 // Patterns are the paths Server answers, for mounting it on the API's mux.
-var Patterns = []string{"/display", "/display/", "/console", "/web/"}
+var Patterns = []string{"/display", "/display/", "/console", "/console/", "/web/"}
 
 // Server serves the pages and their routes. It is an http.Handler.
 type Server struct {
@@ -117,6 +120,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /display/pair", s.displayPair)
 	s.mux.HandleFunc("POST /display/unpair", s.displayUnpair)
 	s.mux.HandleFunc("POST /display/codes", s.consoleOnly(s.newCode))
+	s.mux.HandleFunc("GET /console/payments", s.consoleOnly(s.listPayments))
 	return s, nil
 }
 
@@ -248,6 +252,39 @@ func (s *Server) displayQR(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(png)
+}
+
+// listPayments (console, bearer token): GET /console/payments?since=RFC3339&limit=N,
+// the payments list the local API has no route for.
+func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
+	since := s.opts.now().Add(-24 * time.Hour)
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", "since: want RFC 3339")
+			return
+		}
+		since = t
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid_request", "limit: want 1..1000")
+			return
+		}
+		limit = n
+	}
+	list, err := s.opts.Engine.List(since, limit)
+	if err != nil {
+		s.opts.Logger.Warn("console list", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "listing payments failed")
+		return
+	}
+	if list == nil {
+		list = []agent.Payment{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payments": list})
 }
 
 type apiError struct {

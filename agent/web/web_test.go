@@ -56,6 +56,18 @@ func (f *fakeEngine) Get(id string) (agent.Payment, error) {
 	return p, nil
 }
 
+func (f *fakeEngine) List(since time.Time, limit int) ([]agent.Payment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []agent.Payment
+	for _, p := range f.payments {
+		if !p.Created.Before(since) && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeEngine) emit(e agent.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -388,6 +400,36 @@ func TestDisplayStreamResumes(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 400 {
 		t.Fatalf("bad Last-Event-ID: %d", res.StatusCode)
+	}
+}
+
+func TestConsolePayments(t *testing.T) {
+	f := newFake()
+	f.payments["p1"] = agent.Payment{ID: "p1", State: agent.StateApproved, Created: time.Now()}
+	s := newTestServer(t, f)
+	for _, tc := range []struct {
+		auth, query string
+		code        int
+	}{
+		{"", "", 401},
+		{"Bearer wrong", "", 401},
+		{"Bearer sekrit", "", 200},
+		{"Bearer sekrit", "?since=yesterday", 400},
+		{"Bearer sekrit", "?limit=0", 400},
+		{"Bearer sekrit", "?since=2000-01-01T00:00:00Z&limit=5", 200},
+	} {
+		r := httptest.NewRequest("GET", "/console/payments"+tc.query, nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		if rec.Code != tc.code {
+			t.Errorf("%q %s: %d, want %d", tc.auth, tc.query, rec.Code, tc.code)
+		}
+		if rec.Code == 200 && !strings.Contains(rec.Body.String(), `"id":"p1"`) {
+			t.Errorf("list: %s", rec.Body)
+		}
 	}
 }
 

@@ -11,7 +11,7 @@ let stream = null;
 const payments = new Map(); // id -> Payment
 const eventsBy = new Map(); // id -> [Event]
 let selected = '';
-let listRoute = true; // GET /v1/payments answers
+let listRoute = true; // GET /console/payments answers
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -42,7 +42,12 @@ function kv(v) {
 async function api(method, path, body) {
   const headers = { Authorization: 'Bearer ' + token };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  } catch (e) {
+    return { ok: false, status: 0, data: { code: 'unreachable', message: 'the daemon does not answer' } };
+  }
   let data = null;
   const text = await res.text();
   try {
@@ -116,7 +121,7 @@ async function refreshTotals() {
 
 async function refreshPayments() {
   if (listRoute) {
-    const r = await api('GET', '/v1/payments?since=' + encodeURIComponent(midnight()) + '&limit=100');
+    const r = await api('GET', '/console/payments?since=' + encodeURIComponent(midnight()) + '&limit=100');
     const list = r.ok && (Array.isArray(r.data) ? r.data : r.data && r.data.payments);
     if (Array.isArray(list)) {
       for (const p of list) payments.set(p.id, p);
@@ -174,11 +179,12 @@ function renderDetail() {
   for (const [k, v] of Object.entries(p)) if (k !== 'receipt' && k !== 'history') facts[k] = v;
   const receipt = p.receipt
     ? el('div', {}, el('h3', {}, 'Receipt'),
-        el('pre', { class: 'receipt', 'aria-label': 'customer copy' }, (p.receipt.customer || []).join('\n')),
-        el('pre', { class: 'receipt', 'aria-label': 'merchant copy' }, (p.receipt.merchant || []).join('\n')))
+        el('figure', { class: 'receipt' }, el('figcaption', {}, 'Customer copy'), el('pre', {}, (p.receipt.customer || []).join('\n'))),
+        el('figure', { class: 'receipt' }, el('figcaption', {}, 'Merchant copy'), el('pre', {}, (p.receipt.merchant || []).join('\n'))))
     : el('p', { class: 'muted' }, 'No receipt (not final).');
   const steps = (p.history || []).map((s) => ({ at: s.at, what: 'state ' + s.state + (s.note ? ' (' + s.note + ')' : '') }));
-  for (const e of eventsBy.get(p.id) || []) steps.push({ at: e.at, what: e.type + ' ' + (e.prompt || e.state || '') + (e.message ? ': ' + e.message : '') });
+  const hasHistory = steps.length > 0; // states from the record, prompts from the stream
+  for (const e of eventsBy.get(p.id) || []) if (!(e.type === 'state' && hasHistory)) steps.push({ at: e.at, what: e.type + ' ' + (e.prompt || e.state || '') + (e.message ? ': ' + e.message : '') });
   steps.sort((a, b) => String(a.at).localeCompare(String(b.at)));
   const timeline = el('ol', { class: 'timeline', id: 'timeline' }, steps.map((s) => el('li', {}, new Date(s.at).toLocaleTimeString() + ' ' + s.what)));
   box.replaceChildren(el('h3', {}, p.id + ' · ', el('span', { class: 'state-' + p.state }, p.state)), kv(facts), receipt, el('h3', {}, 'Timeline'), timeline);
@@ -211,6 +217,8 @@ function onEvent(msg) {
     eventsBy.set(e.payment, l);
     if (!payments.has(e.payment)) payments.set(e.payment, { id: e.payment, state: e.state || '', amount: e.amount || 0, currency: e.currency || '' });
     if (e.type === 'state') refreshSoon(e.payment);
+    const out = $('pay-result');
+    if (e.type === 'state' && out.dataset.payment === e.payment) out.textContent = e.payment + ': ' + e.state;
     if (e.payment === selected) renderDetail();
   }
   if (e.type === 'queue' || (e.type === 'state' && e.state)) {

@@ -37,7 +37,7 @@ const icons = {
   not_completed: 'i-bad', cancelled: 'i-stop', try_another_interface: 'i-other', see_phone: 'i-phone',
   scan_qr: 'i-qr', show_qr: 'i-qr', qr_shown: 'i-qr', scan_code: 'i-qr',
 };
-const qrViews = new Set(['scan_qr', 'show_qr', 'qr_shown', 'scan_code']);
+const qrViews = new Set(['scan_qr', 'show_qr', 'qr_shown']);
 
 function render() {
   const view = cur ? cur.view : 'welcome';
@@ -88,7 +88,7 @@ function onEvent(msg) {
   if (!e || !e.payment) return;
   if (!cur || cur.id !== e.payment) {
     // A different payment: take it if it is new or still running.
-    cur = { id: e.payment, amount: 0, currency: '', kind: '', view: 'processing', last4: '', qr: false, finalAt: 0 };
+    cur = { id: e.payment, amount: 0, currency: '', kind: '', view: 'processing', last4: '', qr: false, finalAt: 0, finalState: false };
   }
   if (e.amount) cur.amount = e.amount;
   if (e.currency) cur.currency = e.currency;
@@ -96,13 +96,16 @@ function onEvent(msg) {
   if (e.last4) cur.last4 = e.last4;
   if (e.qr) cur.qr = true;
   let view = cur.view;
-  if (e.type === 'prompt' && e.prompt) view = e.prompt;
+  // Once the payment's state is final its word stays (a later "remove
+  // card" or "declined" prompt says less than "approved" or "reversed").
+  if (e.type === 'prompt' && e.prompt && !cur.finalState) view = e.prompt;
   else if (e.type === 'state' && stateView[e.state]) {
     // A prompt said more than the state it came with (present card again,
     // see phone): keep it until the state moves on.
     const sv = stateView[e.state];
     if (finalViews.has(sv) || !(e.state === 'waiting_for_card' && view.startsWith('present_card'))) view = sv;
   }
+  if (e.type === 'state' && finalViews.has(view)) cur.finalState = true;
   if (view === 'approved_offline') view = 'approved';
   cur.view = view;
   if (finalViews.has(view)) {

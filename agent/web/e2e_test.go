@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -58,7 +59,11 @@ func TestBrowser(t *testing.T) {
 	if err := os.MkdirAll(art, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := fakeDaemonSetup(t)
+	d, ok := realDaemonSetup(t)
+	if !ok {
+		t.Log("posagent serve is not in this tree: running against the fake daemon")
+		d = fakeDaemonSetup(t)
+	}
 	spec, _ := json.Marshal(map[string]any{"argv": d.argv, "env": d.env})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -67,6 +72,9 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"WEB_DAEMON="+string(spec), "WEB_BASE="+d.base, "WEB_ARTIFACTS="+art, "CHROMIUM="+chromium,
 		"WEB_CURRENCY="+d.currency, "WEB_AMOUNT="+d.amount, "WEB_SLOW_AMOUNT="+d.slowAmount)
+	if d.present != "" {
+		cmd.Env = append(cmd.Env, "WEB_PRESENT="+d.present)
+	}
 	if d.token != "" {
 		cmd.Env = append(cmd.Env, "WEB_TOKEN="+d.token)
 	} else {
@@ -110,6 +118,7 @@ type daemonUnderTest struct {
 	token, tokenFile string
 	currency, amount string
 	slowAmount       string
+	present          string // JSON {path, body} that taps the simulated card
 	qrAmount, qrBody string
 }
 
@@ -138,4 +147,74 @@ func fakeDaemonSetup(t *testing.T) daemonUnderTest {
 		currency: "EUR", amount: "12.34", slowAmount: "7.77",
 		qrAmount: "42.42", qrBody: "{}",
 	}
+}
+
+// realDaemonSetup builds posagent and acqsim, starts acqsim (mTLS, a rule
+// that holds the slow amount's answer so the daemon can be killed while the
+// request is out) and writes the daemon's config: the simulated reader
+// waiting for a card, the API on a free loopback port.
+func realDaemonSetup(t *testing.T) (daemonUnderTest, bool) {
+	bin := t.TempDir()
+	root, _ := filepath.Abs("../..")
+	build := func(pkg string) string {
+		out := filepath.Join(bin, filepath.Base(pkg))
+		cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+		return out
+	}
+	posagent := build("cmd/posagent")
+	if err := exec.Command(posagent, "serve", "--print-defaults").Run(); err != nil {
+		return daemonUnderTest{}, false
+	}
+	acqsim := build("cmd/acqsim")
+	dir := t.TempDir()
+	acq := filepath.Join(dir, "acq")
+	if b, err := exec.Command(acqsim, "init", acq).CombinedOutput(); err != nil {
+		t.Fatalf("acqsim init: %v\n%s", err, b)
+	}
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`{"rules":[{"name":"slow","amount":777,"delay":"6s"}]}`), 0o644)
+	acqAddr := freePort(t)
+	ac := exec.Command(acqsim, "serve", "--listen", acqAddr, "--tls", acq, "--journal", filepath.Join(dir, "journal.jsonl"), "--rules", rules)
+	ac.Stdout, ac.Stderr = os.Stderr, os.Stderr
+	if err := ac.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ac.Process.Kill(); ac.Wait() })
+	apiAddr := freePort(t)
+	cfg := filepath.Join(dir, "posagent.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q
+key_dir = %q
+[log]
+format = "text"
+level = "debug"
+[terminal]
+merchant_name = "WEB TEST SHOP 測試商店"
+currency = "EUR"
+test_keys = true
+[acquirer]
+address = %q
+client_cert = %q
+client_key = %q
+ca = %q
+response_timeout = "10s"
+[readers]
+pcsc = []
+[readers.simulated]
+enabled = true
+card = ""
+[api]
+listen = %q
+`, filepath.Join(dir, "data"), filepath.Join(dir, "keys"), acqAddr,
+		filepath.Join(acq, "client.pem"), filepath.Join(acq, "client-key.pem"), filepath.Join(acq, "ca.pem"), apiAddr)), 0o644)
+	return daemonUnderTest{
+		argv:      []string{posagent, "serve", "--config", cfg},
+		base:      "http://" + apiAddr,
+		tokenFile: filepath.Join(dir, "keys", "api.token"),
+		currency:  "EUR", amount: "12.34", slowAmount: "7.77",
+		present: `{"path":"/v1/simulator/present","body":{"card":"visa"}}`,
+	}, true
 }

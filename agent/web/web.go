@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -49,9 +51,11 @@ type Options struct {
 	// Lang is the display's language ("en", "zh-Hant", "zh-Hans"); "" lets
 	// the browser choose.
 	Lang string
-	// DisplayKey signs display tokens (32 bytes or more). Keep it with the
-	// key material; nil means a random key per process (paired displays
-	// then pair again after a restart).
+	// DisplayKey is the secret display tokens are signed under (16 bytes
+	// or more; the signing key is derived from it, so the API token or the
+	// device secret will do). nil means a random key per process: paired
+	// displays then pair again after a restart. Changing it unpairs every
+	// display.
 	DisplayKey []byte
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -94,15 +98,18 @@ func New(opts Options) (*Server, error) {
 	if opts.now == nil {
 		opts.now = time.Now
 	}
-	key := opts.DisplayKey
-	if len(key) == 0 {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
+	secret := opts.DisplayKey
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
 			return nil, err
 		}
-	} else if len(key) < 32 {
-		return nil, errors.New("web: DisplayKey must be at least 32 bytes")
+	} else if len(secret) < 16 {
+		return nil, errors.New("web: DisplayKey must be at least 16 bytes")
 	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("posagent display token key v1"))
+	key := m.Sum(nil)
 	sub, err := fs.Sub(staticFiles, "static")
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@
 //   WEB_TOKEN or WEB_TOKEN_FILE   the local API's bearer token
 //   WEB_ARTIFACTS  folder for screenshots and decoded codes
 //   WEB_CURRENCY, WEB_AMOUNT, WEB_SLOW_AMOUNT   test amounts (decimal)
+//   WEB_PRESENT    JSON {"path", "body"}: the call that taps the simulated card
 //   WEB_QR_AMOUNT, WEB_QR_BODY  a merchant-presented QR payment (skipped when unset)
 //
 // It prints one line per check and "N passed, N failed" at the end.
@@ -99,21 +100,17 @@ async function api(method, p, body) {
 }
 
 // --- the browser --------------------------------------------------------
-// Records every view the display shows (body[data-view] and the payment it
-// belongs to) and counts page loads, so a reload cannot pass as recovery.
+// Records every view the display renders (its posagent-display DOM events:
+// view and payment) and counts page loads, so a reload cannot pass as
+// recovery.
 const recorder = () => {
   if (location.protocol !== 'http:' && location.protocol !== 'https:') return;
   const n = Number(sessionStorage.getItem('__loads') || 0) + 1;
   sessionStorage.setItem('__loads', String(n));
   window.__views = [];
-  document.addEventListener('DOMContentLoaded', () => {
-    const rec = () => {
-      const b = document.body;
-      const v = (b.dataset.view || '') + '|' + (b.dataset.payment || '');
-      if (window.__views[window.__views.length - 1] !== v) window.__views.push(v);
-    };
-    new MutationObserver(rec).observe(document.body, { attributes: true, attributeFilter: ['data-view', 'data-payment'] });
-    rec();
+  document.addEventListener('posagent-display', (e) => {
+    const v = e.detail.view + '|' + e.detail.payment;
+    if (window.__views[window.__views.length - 1] !== v) window.__views.push(v);
   });
 };
 
@@ -149,6 +146,14 @@ async function waitView(page, id, views, ms = 30000) {
   }
 }
 const viewsOf = (page, id) => page.evaluate((id) => window.__views.filter((v) => v.endsWith('|' + id)).map((v) => v.split('|')[0]), id);
+
+// present taps the simulated card when the daemon's reader waits for one.
+async function present() {
+  if (!env.WEB_PRESENT) return;
+  const { path: p, body } = JSON.parse(env.WEB_PRESENT);
+  const r = await api('POST', p, body);
+  assert(r.status === 200, `POST ${p}: ${r.status} ${r.buf}`);
+}
 
 async function payFromConsole(console_, amt) {
   await console_.fill('#pay-amount', amt);
@@ -206,7 +211,9 @@ async function main() {
 
   await check('payment from the console: display shows amount, present card, approved', async () => {
     payID = await payFromConsole(console_, amount);
-    await waitView(display, payID, ['present_card', 'processing', 'reading']);
+    await waitView(display, payID, ['present_card']);
+    await shot(display, 'display-present-card-phone');
+    await present();
     const amountText = await display.textContent('#amount');
     assert(amountText.includes(amount.replace(/^0+/, '')) || amountText.replace(/[^\d]/g, '') === amount.replace(/[^\d]/g, ''), `amount shown ${amountText}, want ${amount}`);
     await waitView(display, payID, ['approved']);
@@ -276,7 +283,8 @@ async function main() {
     await check('kill -9 and restart the daemon mid-payment: display and console recover without a reload', async () => {
       const loads = await display.evaluate(() => sessionStorage.getItem('__loads'));
       const id = await payFromConsole(console_, slowAmount);
-      await waitView(display, id, ['processing', 'reading', 'present_card']);
+      await waitView(display, id, ['present_card']);
+      await present();
       // Wait until the request has left (state online) when the API says so.
       const end = Date.now() + 10000;
       let st = '';

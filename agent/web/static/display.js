@@ -44,6 +44,9 @@ function render() {
   document.body.dataset.view = view;
   document.body.dataset.tone = tones[view] || 'info';
   document.body.dataset.payment = cur ? cur.id : '';
+  // Every view change as a DOM event, for a kiosk shell (sounds, lights)
+  // and for tests: several events in one network chunk render in one task.
+  document.dispatchEvent(new CustomEvent('posagent-display', { detail: { view, payment: cur ? cur.id : '' } }));
   $('amount').textContent = cur ? formatAmount(lang, cur.amount, cur.currency) : '';
   $('amount-label').textContent = cur && cur.currency ? t(lang, cur.kind === 'refund' ? 'refund' : 'amount') + ': ' : '';
   const key = qrViews.has(view) ? 'scan_qr' : view;

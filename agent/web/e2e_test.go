@@ -61,8 +61,8 @@ func TestBrowser(t *testing.T) {
 	}
 	d, ok := realDaemonSetup(t)
 	if !ok {
-		t.Log("posagent serve is not in this tree: running against the fake daemon")
-		d = fakeDaemonSetup(t)
+		t.Log("posagent serve does not mount agent/web in this tree: " + fallbackName)
+		d = fallbackSetup(t)
 	}
 	spec, _ := json.Marshal(map[string]any{"argv": d.argv, "env": d.env})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -110,6 +110,12 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
+// fallbackSetup is the daemon used when serve does not mount the pages.
+var (
+	fallbackSetup = fakeDaemonSetup
+	fallbackName  = "running the fake daemon"
+)
+
 // daemonUnderTest is how run.mjs starts the daemon and what it may ask of it.
 type daemonUnderTest struct {
 	argv             []string
@@ -149,41 +155,72 @@ func fakeDaemonSetup(t *testing.T) daemonUnderTest {
 	}
 }
 
-// realDaemonSetup builds posagent and acqsim, starts acqsim (mTLS, a rule
-// that holds the slow amount's answer so the daemon can be killed while the
-// request is out) and writes the daemon's config: the simulated reader
-// waiting for a card, the API on a free loopback port.
-func realDaemonSetup(t *testing.T) (daemonUnderTest, bool) {
-	bin := t.TempDir()
+// buildCmd builds a command of this module into a temp folder.
+func buildCmd(t *testing.T, pkg string) string {
+	t.Helper()
 	root, _ := filepath.Abs("../..")
-	build := func(pkg string) string {
-		out := filepath.Join(bin, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-		}
-		return out
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", out, "./"+pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
-	posagent := build("cmd/posagent")
-	if err := exec.Command(posagent, "serve", "--print-defaults").Run(); err != nil {
-		return daemonUnderTest{}, false
-	}
-	acqsim := build("cmd/acqsim")
-	dir := t.TempDir()
-	acq := filepath.Join(dir, "acq")
+	return out
+}
+
+// startAcqsim runs acqsim with fresh certificates in acq and a rule that
+// holds the answer to the slow amount (7.77), so the daemon can be killed
+// while its request is out. It returns the address.
+func startAcqsim(t *testing.T, acqsim, dir, acq string) string {
+	t.Helper()
 	if b, err := exec.Command(acqsim, "init", acq).CombinedOutput(); err != nil {
 		t.Fatalf("acqsim init: %v\n%s", err, b)
 	}
 	rules := filepath.Join(dir, "rules.json")
 	os.WriteFile(rules, []byte(`{"rules":[{"name":"slow","amount":777,"delay":"6s"}]}`), 0o644)
-	acqAddr := freePort(t)
-	ac := exec.Command(acqsim, "serve", "--listen", acqAddr, "--tls", acq, "--journal", filepath.Join(dir, "journal.jsonl"), "--rules", rules)
+	addr := freePort(t)
+	ac := exec.Command(acqsim, "serve", "--listen", addr, "--tls", acq, "--journal", filepath.Join(dir, "journal.jsonl"), "--rules", rules)
 	ac.Stdout, ac.Stderr = os.Stderr, os.Stderr
 	if err := ac.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ac.Process.Kill(); ac.Wait() })
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("acqsim did not listen on " + addr)
+	return ""
+}
+
+// serveWiresPages reports whether `posagent serve` mounts these pages.
+func serveWiresPages() bool {
+	files, _ := filepath.Glob("../../cmd/posagent/*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil && bytes.Contains(b, []byte(`"posagent/agent/web"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// realDaemonSetup describes `posagent serve` with the simulated reader
+// waiting for a card, acqsim as the acquirer and the API on a free
+// loopback port.
+func realDaemonSetup(t *testing.T) (daemonUnderTest, bool) {
+	if !serveWiresPages() {
+		return daemonUnderTest{}, false
+	}
+	posagent := buildCmd(t, "cmd/posagent")
+	dir := t.TempDir()
+	acq := filepath.Join(dir, "acq")
+	acqAddr := startAcqsim(t, buildCmd(t, "cmd/acqsim"), dir, acq)
 	apiAddr := freePort(t)
 	cfg := filepath.Join(dir, "posagent.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`data_dir = %q

@@ -73,6 +73,14 @@ func displayEvent(e agent.Event, get func(string) (agent.Payment, error)) (Displ
 	return d, true
 }
 
+// snapshotEvent is a payment's current state as a display event (ID 0:
+// not in the stream, so it moves no Last-Event-ID).
+func snapshotEvent(p agent.Payment) DisplayEvent {
+	d, _ := displayEvent(agent.Event{Type: "state", Payment: p.ID, State: p.State, Amount: p.Amount, Currency: p.Currency, At: p.Updated},
+		func(string) (agent.Payment, error) { return p, nil })
+	return d
+}
+
 // lastFour returns the last four digits of a masked PAN, or "" when its
 // tail is not four digits.
 func lastFour(masked string) string {
@@ -158,6 +166,15 @@ func (s *Server) displayEvents(w http.ResponseWriter, r *http.Request) {
 	events, cancel := s.opts.Engine.Subscribe(last)
 	defer cancel()
 	fmt.Fprint(w, "retry: 1000\n: posagent display stream\n\n")
+	// The payment the display shows, as it is now: what happened while the
+	// display was away may not be in the replay (a restart settles the
+	// payment left in flight).
+	if id := r.URL.Query().Get("payment"); id != "" && safeID(id) {
+		if p, err := s.opts.Engine.Get(id); err == nil {
+			b, _ := json.Marshal(snapshotEvent(p))
+			fmt.Fprintf(w, "event: state\ndata: %s\n\n", b)
+		}
+	}
 	if err := rc.Flush(); err != nil {
 		return
 	}

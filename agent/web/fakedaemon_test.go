@@ -26,16 +26,26 @@ import (
 
 const fakeDaemonEnv = "POSAGENT_WEB_FAKE_DAEMON" // "ADDR DIR"
 
+// childModes are the daemons this test binary runs as a child process,
+// by the environment variable that holds their configuration.
+var childModes = map[string]func(string) error{fakeDaemonEnv: runFakeDaemonEnv}
+
 func TestMain(m *testing.M) {
-	if v := os.Getenv(fakeDaemonEnv); v != "" {
-		addr, dir, _ := strings.Cut(v, " ")
-		if err := runFakeDaemon(addr, dir); err != nil {
-			fmt.Fprintln(os.Stderr, "fake daemon:", err)
-			os.Exit(1)
+	for env, run := range childModes {
+		if v := os.Getenv(env); v != "" {
+			if err := run(v); err != nil {
+				fmt.Fprintln(os.Stderr, env+":", err)
+				os.Exit(1)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+func runFakeDaemonEnv(v string) error {
+	addr, dir, _ := strings.Cut(v, " ")
+	return runFakeDaemon(addr, dir)
 }
 
 // QR amounts: a payment of this many minor units is merchant-presented.

@@ -391,6 +391,20 @@ func TestDisplayStreamResumes(t *testing.T) {
 		t.Fatalf("live event: %v %v", ids, data)
 	}
 
+	// A display that comes back asks for the payment it shows as it is now:
+	// one event without an id, then the stream.
+	f.payments["p9"] = agent.Payment{ID: "p9", State: agent.StateReversed, Amount: 777, Currency: "EUR", MaskedPAN: "476173******0119", Updated: time.Now()}
+	res0, err := http.Get(ts.URL + "/display/events?payment=p9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc0 := bufio.NewScanner(res0.Body)
+	ids, data = sseRead(t, sc0, 2)
+	res0.Body.Close()
+	if ids[0] != "" || !strings.Contains(data[0], `"state":"reversed"`) || !strings.Contains(data[0], `"last4":"0119"`) || ids[1] != "1" {
+		t.Fatalf("snapshot: ids %q data %v", ids, data)
+	}
+
 	req, _ := http.NewRequest("GET", ts.URL+"/display/events", nil)
 	req.Header.Set("Last-Event-ID", "abc")
 	res, err := http.DefaultClient.Do(req)

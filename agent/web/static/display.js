@@ -91,13 +91,19 @@ function onEvent(msg) {
   if (!e || !e.payment) return;
   if (!cur || cur.id !== e.payment) {
     // A different payment: take it if it is new or still running.
-    cur = { id: e.payment, amount: 0, currency: '', kind: '', view: 'processing', last4: '', qr: false, finalAt: 0, finalState: false };
+    cur = { id: e.payment, amount: 0, currency: '', kind: '', view: 'processing', last4: '', qr: false, finalAt: 0, finalState: false, stateAt: 0 };
   }
   if (e.amount) cur.amount = e.amount;
   if (e.currency) cur.currency = e.currency;
   if (e.kind) cur.kind = e.kind;
   if (e.last4) cur.last4 = e.last4;
   if (e.qr) cur.qr = true;
+  // A replayed state older than what the display knows changes nothing.
+  const at = Date.parse(e.at);
+  if (e.type === 'state' && Number.isFinite(at)) {
+    if (cur.stateAt && at < cur.stateAt) return;
+    cur.stateAt = at;
+  }
   let view = cur.view;
   // Once the payment's state is final its word stays (a later "remove
   // card" or "declined" prompt says less than "approved" or "reversed").
@@ -112,7 +118,6 @@ function onEvent(msg) {
   if (view === 'approved_offline') view = 'approved';
   cur.view = view;
   if (finalViews.has(view)) {
-    const at = Date.parse(e.at);
     cur.finalAt = Number.isFinite(at) ? Math.min(at, Date.now()) : Date.now();
   }
   render();
@@ -141,7 +146,9 @@ function startStream() {
   if (stream) stream.close();
   showPairing(false);
   render();
-  stream = openStream('/display/events', {
+  // On every (re)connect, ask for the current state of the payment shown.
+  const url = () => '/display/events' + (cur && !cur.finalState ? '?payment=' + encodeURIComponent(cur.id) : '');
+  stream = openStream(url, {
     onEvent,
     onStatus(s) {
       if (s === 'unauthorized') {

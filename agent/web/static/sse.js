@@ -6,7 +6,7 @@
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// openStream(url, {headers, lastEventId, onEvent({type, data, json, id}),
+// openStream(url or () => url, {headers, lastEventId, onEvent({type, data, json, id}),
 // onStatus(status, httpCode) -> false to stop}) returns {close(), lastId()}.
 // onEvent gets data as text and, when it is JSON, parsed as json.
 export function openStream(url, opts = {}) {
@@ -29,7 +29,7 @@ export function openStream(url, opts = {}) {
       const headers = Object.assign({ Accept: 'text/event-stream' }, opts.headers ? opts.headers() : {});
       if (last) headers['Last-Event-ID'] = last;
       kick();
-      const res = await fetch(url, { headers, signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin' });
+      const res = await fetch(typeof url === 'function' ? url() : url, { headers, signal: ctrl.signal, cache: 'no-store', credentials: 'same-origin' });
       const type = res.headers.get('content-type') || '';
       if (!res.ok || !type.startsWith('text/event-stream')) {
         status(res.status === 401 || res.status === 403 ? 'unauthorized' : 'error', res.status);

@@ -72,6 +72,9 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		"WEB_DAEMON="+string(spec), "WEB_BASE="+d.base, "WEB_ARTIFACTS="+art, "CHROMIUM="+chromium,
 		"WEB_CURRENCY="+d.currency, "WEB_AMOUNT="+d.amount, "WEB_SLOW_AMOUNT="+d.slowAmount)
+	if d.ops {
+		cmd.Env = append(cmd.Env, "WEB_OPS=1")
+	}
 	if d.present != "" {
 		cmd.Env = append(cmd.Env, "WEB_PRESENT="+d.present)
 	}
@@ -125,6 +128,7 @@ type daemonUnderTest struct {
 	currency, amount string
 	slowAmount       string
 	present          string // JSON {path, body} that taps the simulated card
+	ops              bool   // refunds and voids work
 	qrAmount, qrBody string
 }
 
@@ -253,5 +257,6 @@ listen = %q
 		tokenFile: filepath.Join(dir, "keys", "api.token"),
 		currency:  "EUR", amount: "12.34", slowAmount: "7.77",
 		present: `{"path":"/v1/simulator/present","body":{"card":"visa"}}`,
+		ops:     true,
 	}, true
 }

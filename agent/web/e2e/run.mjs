@@ -9,6 +9,7 @@
 //   WEB_TOKEN or WEB_TOKEN_FILE   the local API's bearer token
 //   WEB_ARTIFACTS  folder for screenshots and decoded codes
 //   WEB_CURRENCY, WEB_AMOUNT, WEB_SLOW_AMOUNT   test amounts (decimal)
+//   WEB_OPS        set: refunds and voids work (not on the fake daemon)
 //   WEB_PRESENT    JSON {"path", "body"}: the call that taps the simulated card
 //   WEB_QR_AMOUNT, WEB_QR_BODY  a merchant-presented QR payment (skipped when unset)
 //
@@ -28,6 +29,7 @@ const currency = env.WEB_CURRENCY || 'EUR';
 const amount = env.WEB_AMOUNT || '12.34';
 const slowAmount = env.WEB_SLOW_AMOUNT || '';
 const daemonSpec = JSON.parse(env.WEB_DAEMON || 'null');
+const remoteBase = (base || '').replace('127.0.0.1', 'display.test');
 fs.mkdirSync(art, { recursive: true });
 
 let passed = 0;
@@ -51,7 +53,10 @@ function assert(cond, msg) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
-  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'];
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+  // display.test is this machine under a name that is not loopback: the
+  // daemon treats a browser asking for it as a remote display.
+  '--host-resolver-rules=MAP display.test 127.0.0.1'];
 
 // --- the daemon ---------------------------------------------------------
 let daemon = null;
@@ -179,7 +184,7 @@ async function main() {
     ctx.on('weberror', (e) => errors.push(String(e.error())));
     await ctx.route('**/*', (route) => {
       const u = new URL(route.request().url());
-      if (u.origin !== new URL(base).origin) {
+      if (u.origin !== new URL(base).origin && u.origin !== new URL(remoteBase).origin) {
         offsite.push(u.href);
         return route.abort();
       }
@@ -199,7 +204,9 @@ async function main() {
     await console_.fill('#token', token());
     await console_.click('#token-form button[type=submit]');
     await console_.waitForFunction(() => document.querySelector('#conn').dataset.state === 'open', null, { timeout: 15000 });
-    await console_.waitForSelector('#status dl', { timeout: 10000 });
+    await console_.waitForSelector('#status #uplink', { timeout: 10000 });
+    const up = await console_.$eval('#uplink', (e) => e.dataset.state);
+    assert(up === 'up', 'uplink ' + up);
   });
   await check('display loads on loopback without a token and idles', async () => {
     await display.setViewportSize({ width: 390, height: 844 });
@@ -273,9 +280,33 @@ async function main() {
     const t = await console_.textContent('#queue-result');
     assert(/forwarded/.test(t), 'forward now: ' + t);
   });
+  if (env.WEB_OPS) await check('console: a partial refund and a void from the form', async () => {
+    await console_.fill('#op-payment', payID);
+    await console_.fill('#op-amount', '1.00');
+    await console_.click('#op-refund');
+    await console_.waitForFunction(() => /^refund /.test(document.getElementById('op-result').textContent), null, { timeout: 20000 });
+    const t = await console_.textContent('#op-result');
+    assert(/refunded/.test(t), 'refund: ' + t);
+    const p = (await api('GET', '/v1/payments/' + encodeURIComponent(payID))).json();
+    assert(p.refunded_amount === 100, 'refunded_amount ' + p.refunded_amount);
+    // A second payment, voided.
+    const id = await payFromConsole(console_, '3.21');
+    await waitView(display, id, ['present_card']);
+    await present();
+    await waitView(display, id, ['approved']);
+    await console_.fill('#op-payment', id);
+    await console_.fill('#op-amount', '');
+    await console_.click('#op-void');
+    await console_.waitForFunction(() => /^void /.test(document.getElementById('op-result').textContent), null, { timeout: 20000 });
+    const v = await console_.textContent('#op-result');
+    assert(/voided/.test(v), 'void: ' + v);
+    await waitView(display, id, ['cancelled']);
+    await console_.waitForSelector(`#payments tr[data-id="${id}"] td[data-state="voided"]`, { timeout: 10000 });
+  });
   await check('console: totals and status shown', async () => {
-    await console_.waitForSelector('#totals dl', { timeout: 10000 });
-    await console_.waitForSelector('#status dl', { timeout: 10000 });
+    if (env.WEB_OPS) await console_.waitForFunction(() => /voided/.test(document.getElementById('totals').textContent), null, { timeout: 10000 });
+    await console_.waitForSelector('#totals-net', { timeout: 10000 });
+    await console_.waitForSelector('#status #readers', { timeout: 10000 });
   });
   await check('axe: console has no serious violations', () => axeCheck(console_, 'console'));
 
@@ -364,14 +395,31 @@ async function main() {
     assert(txt === '歡迎光臨', 'zh-TW browser got ' + txt);
   });
 
-  await check('display pairing screen (unpaired remote display) has no serious violations', async () => {
-    const page = await newPage();
-    // Same page, seen as a remote display: answer its config as unpaired.
-    await page.route('**/display/config', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ merchant: 'Shop', lang: 'en', authorized: false }) }));
-    await page.goto(base + '/display');
-    await page.waitForSelector('#pair:not([hidden])');
-    await shot(page, 'display-pairing-phone', { width: 390, height: 844 });
+  await check('a display on another host pairs with a code from the console, then shows payments', async () => {
+    const page = await newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(remoteBase + '/display?lang=en');
+    await page.waitForSelector('#pair:not([hidden])', { timeout: 15000 });
+    assert((await page.evaluate(async () => (await fetch('/display/events')).status)) === 401, 'unpaired display read the stream');
+    await shot(page, 'display-pairing-phone');
     await axeCheck(page, 'display-pairing');
+    await page.fill('#pair-code', '00000000');
+    await page.click('#pair-button');
+    await page.waitForFunction(() => document.getElementById('pair-error').textContent !== '', null, { timeout: 10000 });
+    await console_.click('#pair-new');
+    await console_.waitForFunction(() => /^\d{8}$/.test(document.getElementById('pair-code').dataset.code || ''), null, { timeout: 10000 });
+    const code = await console_.$eval('#pair-code', (e) => e.dataset.code);
+    await page.fill('#pair-code', code.slice(0, 4) + ' ' + code.slice(4));
+    await page.click('#pair-button');
+    await page.waitForFunction(() => document.body.dataset.conn === 'open' && !document.getElementById('pay').hidden, null, { timeout: 15000 });
+    assert(!(await page.evaluate(() => document.cookie)).includes('posagent_display'), 'display token readable by scripts');
+    const id = await payFromConsole(console_, amount);
+    await waitView(page, id, ['present_card']);
+    await present();
+    await waitView(page, id, ['approved']);
+    await shot(page, 'display-paired-approved-phone');
+    // The code was used up.
+    const again = await page.evaluate(async (code) => (await fetch('/display/pair', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ code }) })).status, code);
+    assert(again === 403, 'a pairing code worked twice: ' + again);
     await page.context().close();
   });
   await check('no script errors and nothing requested outside the daemon', async () => {

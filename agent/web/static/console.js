@@ -76,10 +76,26 @@ function money(minor, cur) {
 
 // --- status, queue, totals ------------------------------------------------
 
+let lastStatus = null;
+
+// renderStatus shows GET /v1/status: readers, uplink (in words, not only
+// colour) and the queue summary; an unknown shape as plain fields.
+function renderStatus(d) {
+  if (!d || !Array.isArray(d.readers) || !d.uplink) return [kv(d)];
+  const rows = d.readers.map((x) => el('tr', {}, el('td', {}, x.name || ''), el('td', {}, x.kind || ''), el('td', {}, x.busy ? 'busy: ' + x.busy : 'idle')));
+  const readers = d.readers.length
+    ? el('table', { id: 'readers' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Input'), el('th', { scope: 'col' }, 'Kind'), el('th', { scope: 'col' }, 'Payment'))), el('tbody', {}, rows))
+    : el('p', { class: 'muted' }, 'No readers or scanners enabled.');
+  const u = d.uplink;
+  const word = !u.configured ? 'not configured' : u.up ? 'up' : 'down';
+  const uplink = el('p', { id: 'uplink', 'data-state': word }, el('span', { class: u.up ? 'state-approved' : u.configured ? 'state-declined' : '' }, 'Acquirer ' + word), u.addr ? ' (' + u.addr + ')' : '');
+  return [el('h3', {}, 'Inputs'), readers, el('h3', {}, 'Uplink'), uplink, el('h3', {}, 'Queue'), kv(d.queue || {})];
+}
+
 async function refreshStatus() {
   const r = await api('GET', '/v1/status');
-  const box = $('status');
-  box.replaceChildren(r.ok ? kv(r.data) : el('p', { class: 'error' }, errText(r)));
+  if (r.ok) lastStatus = r.data;
+  $('status').replaceChildren(...(r.ok ? renderStatus(r.data) : [el('p', { class: 'error' }, errText(r))]));
 }
 
 function oldestOf(entries) {
@@ -100,7 +116,7 @@ async function refreshQueue() {
   const d = r.data;
   const entries = Array.isArray(d) ? d : (d && (d.entries || d.items)) || [];
   const depth = d && !Array.isArray(d) && typeof d.depth === 'number' ? d.depth : entries.length;
-  const oldest = (d && !Array.isArray(d) && (d.oldest || d.oldest_at)) || oldestOf(entries);
+  const oldest = oldestOf(entries) || (lastStatus && lastStatus.queue && lastStatus.queue.oldest_pending) || '';
   $('queue-depth').textContent = String(depth);
   $('queue-oldest').textContent = oldest ? new Date(oldest).toLocaleString() : '–';
   $('queue-list').replaceChildren(entries.length ? kv(entries) : el('p', { class: 'muted' }, 'empty'));
@@ -112,9 +128,22 @@ function midnight() {
   return d.toISOString();
 }
 
+// renderTotals shows GET /v1/totals as a table with amounts formatted per
+// currency; an unknown shape as plain fields.
+function renderTotals(d) {
+  if (!d || !Array.isArray(d.rows)) return [kv(d)];
+  const head = el('tr', {}, ['State', 'Kind', 'Scheme', 'Count', 'Amount'].map((h) => el('th', { scope: 'col' }, h)));
+  const rows = d.rows.map((r) => el('tr', {}, el('td', { class: 'state-' + r.state }, r.state), el('td', {}, r.kind || ''), el('td', {}, r.scheme || ''), el('td', {}, String(r.count)), el('td', {}, money(r.amount, r.currency))));
+  const net = Object.entries(d.net || {}).map(([c, a]) => money(a, c)).join(' · ') || '–';
+  return [
+    d.rows.length ? el('table', { id: 'totals-table' }, el('thead', {}, head), el('tbody', {}, rows)) : el('p', { class: 'muted' }, 'No payments since midnight.'),
+    el('p', {}, 'Net: ', el('strong', { id: 'totals-net' }, net)),
+  ];
+}
+
 async function refreshTotals() {
   const r = await api('GET', '/v1/totals?since=' + encodeURIComponent(midnight()));
-  $('totals').replaceChildren(r.ok ? kv(r.data) : el('p', { class: 'error' }, errText(r)));
+  $('totals').replaceChildren(...(r.ok ? renderTotals(r.data) : [el('p', { class: 'error' }, errText(r))]));
 }
 
 // --- payments ------------------------------------------------------------

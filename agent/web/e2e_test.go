@@ -61,8 +61,8 @@ func TestBrowser(t *testing.T) {
 	}
 	d, ok := realDaemonSetup(t)
 	if !ok {
-		t.Log("posagent serve does not mount agent/web in this tree: " + fallbackName)
-		d = fallbackSetup(t)
+		t.Log("posagent serve does not mount agent/web in this tree: running the real engine and API in a child process")
+		d = engineDaemonSetup(t)
 	}
 	spec, _ := json.Marshal(map[string]any{"argv": d.argv, "env": d.env})
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
@@ -113,12 +113,6 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// fallbackSetup is the daemon used when serve does not mount the pages.
-var (
-	fallbackSetup = fakeDaemonSetup
-	fallbackName  = "running the fake daemon"
-)
-
 // daemonUnderTest is how run.mjs starts the daemon and what it may ask of it.
 type daemonUnderTest struct {
 	argv             []string
@@ -140,23 +134,6 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// fakeDaemonSetup runs this test binary again as the fake daemon.
-func fakeDaemonSetup(t *testing.T) daemonUnderTest {
-	addr := freePort(t)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return daemonUnderTest{
-		argv:     []string{exe, "-test.run=^$"},
-		env:      map[string]string{fakeDaemonEnv: addr + " " + t.TempDir()},
-		base:     "http://" + addr,
-		token:    fakeToken,
-		currency: "EUR", amount: "12.34", slowAmount: "7.77",
-		qrAmount: "42.42", qrBody: "{}",
-	}
 }
 
 // buildCmd builds a command of this module into a temp folder.

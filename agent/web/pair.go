@@ -152,6 +152,12 @@ func (s *Server) newCode(w http.ResponseWriter, r *http.Request) {
 
 // displayPair (display, no auth): exchange a code for the display cookie.
 func (s *Server) displayPair(w http.ResponseWriter, r *http.Request) {
+	// JSON only: a form on another site cannot post here without a CORS
+	// preflight the daemon never answers.
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "bad_request", "Content-Type must be application/json")
+		return
+	}
 	var req struct {
 		Code string `json:"code"`
 	}

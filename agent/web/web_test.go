@@ -260,6 +260,9 @@ func TestPagesAndAssets(t *testing.T) {
 func remote(method, path, body string) *http.Request {
 	r := httptest.NewRequest(method, path, strings.NewReader(body))
 	r.RemoteAddr, r.Host = "192.168.1.20:40000", "192.168.1.10:8443"
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	return r
 }
 
@@ -292,6 +295,11 @@ func TestRemoteDisplayPairs(t *testing.T) {
 	var code struct{ Code string }
 	if rec.Code != 201 || json.Unmarshal(rec.Body.Bytes(), &code) != nil {
 		t.Fatalf("new code: %d %s", rec.Code, rec.Body)
+	}
+	form := remote("POST", "/display/pair", `{"code":"`+code.Code+`"}`)
+	form.Header.Set("Content-Type", "text/plain")
+	if rec := do(form); rec.Code != http.StatusUnsupportedMediaType {
+		t.Fatalf("cross-site form post: %d", rec.Code)
 	}
 	if rec := do(remote("POST", "/display/pair", `{"code":"12"}`)); rec.Code != 403 {
 		t.Fatalf("bad code: %d", rec.Code)

@@ -46,6 +46,10 @@ type Options struct {
 	// QR renders a merchant-presented payment's code for the display; nil
 	// means the display shows no code. See QRFromAPI.
 	QR QRFunc
+	// QRWithCard shows the payment's merchant-presented code beside
+	// "present card" on every payment waiting for a card (tap or scan), not
+	// only on payments the engine marks as QR payments.
+	QRWithCard bool
 	// Merchant is the name shown on the display.
 	Merchant string
 	// Lang is the display's language ("en", "zh-Hant", "zh-Hans"); "" lets
@@ -172,10 +176,11 @@ func (s *Server) staticHandler() http.Handler {
 // read the stream. It holds nothing secret.
 func (s *Server) displayConfig(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"merchant":   s.opts.Merchant,
-		"lang":       s.opts.Lang,
-		"authorized": s.displayAllowed(r),
-		"qr":         s.opts.QR != nil,
+		"merchant":     s.opts.Merchant,
+		"lang":         s.opts.Lang,
+		"authorized":   s.displayAllowed(r),
+		"qr":           s.opts.QR != nil,
+		"qr_with_card": s.opts.QR != nil && s.opts.QRWithCard,
 	})
 }
 

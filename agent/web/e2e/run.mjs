@@ -12,6 +12,7 @@
 //   WEB_OPS        set: refunds and voids work (not on the fake daemon)
 //   WEB_PRESENT    JSON {"path", "body"}: the call that taps the simulated card
 //   WEB_QR_AMOUNT, WEB_QR_BODY  a merchant-presented QR payment (skipped when unset)
+//   WEB_QR_PAYLOAD_PATH  GET PATH+id answers the payment's payload as text
 //
 // It prints one line per check and "N passed, N failed" at the end.
 import { spawn, execFileSync } from 'node:child_process';
@@ -350,7 +351,7 @@ async function main() {
   if (env.WEB_QR_AMOUNT) {
     await check('merchant-presented QR: the code on the display decodes to the payment\'s payload', async () => {
       const extra = JSON.parse(env.WEB_QR_BODY || '{}');
-      const body = Object.assign({ id: 'qr-' + Date.now(), amount: Math.round(Number(env.WEB_QR_AMOUNT) * 100), currency, wait: false }, extra);
+      const body = Object.assign({ id: 'qr' + Date.now(), amount: Math.round(Number(env.WEB_QR_AMOUNT) * 100), currency, wait: false }, extra);
       const r = await api('POST', '/v1/payments', body);
       assert(r.status === 202 || r.status === 200, 'POST /v1/payments ' + r.status + ' ' + r.buf);
       await display.setViewportSize({ width: 390, height: 844 });
@@ -367,10 +368,21 @@ async function main() {
       fs.writeFileSync(path.join(art, 'qr-decoded.txt'), fromScreen + '\n');
       assert(fromScreen === fromAPI, `screen ${fromScreen} != API code ${fromAPI}`);
       const p = (await api('GET', '/v1/payments/' + encodeURIComponent(body.id))).json();
-      const payload = p.qr_payload || p.payload || (p.qr && p.qr.payload);
-      if (payload) assert(fromScreen === payload, `screen ${fromScreen} != payment payload ${payload}`);
+      let payload = p.qr_payload || p.payload || (p.qr && p.qr.payload);
+      if (env.WEB_QR_PAYLOAD_PATH) {
+        const r = await api('GET', env.WEB_QR_PAYLOAD_PATH + encodeURIComponent(body.id));
+        assert(r.status === 200, 'payload ' + r.status);
+        payload = r.buf.toString();
+      }
+      assert(payload, 'no payload to compare the code with');
+      assert(fromScreen === payload, `screen ${fromScreen} != payment payload ${payload}`);
       log(`     decoded: ${fromScreen}`);
       await axeCheck(display, 'display-qr');
+      // Let the payment end: the customer taps the card after all.
+      if (env.WEB_PRESENT) {
+        await present();
+        await waitView(display, body.id, finalViews);
+      }
     });
   } else log('skip merchant-presented QR test: WEB_QR_AMOUNT not set');
 

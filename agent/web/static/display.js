@@ -8,7 +8,7 @@ const params = new URLSearchParams(location.search);
 const holdMs = (Number(params.get('hold')) || 20) * 1000;
 
 let lang = 'en';
-let cfg = { merchant: '', lang: '', authorized: false, qr: false };
+let cfg = { merchant: '', lang: '', authorized: false, qr: false, qr_with_card: false };
 let cur = null; // {id, amount, currency, kind, view, last4, qr, finalAt}
 let idleTimer = 0;
 let stream = null;
@@ -53,7 +53,8 @@ function render() {
   $('prompt-text').textContent = t(lang, key);
   $('icon').querySelector('use').setAttribute('href', '#' + (icons[view] || 'i-wait'));
   $('detail').textContent = cur && cur.last4 && finalViews.has(view) ? t(lang, 'card_ending', { last4: cur.last4 }) : '';
-  const showQR = !!(cur && cur.qr && !finalViews.has(view) && cfg.qr);
+  const cardWait = view === 'present_card' || view === 'present_card_again';
+  const showQR = !!(cur && cfg.qr && !finalViews.has(view) && (cur.qr || (cfg.qr_with_card && cardWait)) && cur.qrFailed !== cur.id);
   document.body.dataset.qr = showQR ? '1' : '';
   const box = $('qr-box');
   if (showQR) {
@@ -61,9 +62,18 @@ function render() {
     const img = $('qr');
     if (img.dataset.src !== src) {
       img.dataset.src = src;
+      img.onerror = () => {
+        // No code for this payment (404, or 410 once it is final).
+        if (cur && img.dataset.src === src) {
+          cur.qrFailed = cur.id;
+          render();
+        }
+      };
       img.src = src;
     }
     img.alt = t(lang, 'scan_qr');
+    // Beside "present card" the code needs its own words; alone, the prompt says it.
+    $('qr-caption').textContent = cur.qr ? '' : t(lang, 'or_scan');
     box.hidden = false;
   } else {
     box.hidden = true;

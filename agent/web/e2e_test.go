@@ -84,7 +84,7 @@ func TestBrowser(t *testing.T) {
 		cmd.Env = append(cmd.Env, "WEB_TOKEN_FILE="+d.tokenFile)
 	}
 	if d.qrAmount != "" && zbar {
-		cmd.Env = append(cmd.Env, "WEB_QR_AMOUNT="+d.qrAmount, "WEB_QR_BODY="+d.qrBody)
+		cmd.Env = append(cmd.Env, "WEB_QR_AMOUNT="+d.qrAmount, "WEB_QR_BODY="+d.qrBody, "WEB_QR_PAYLOAD_PATH="+d.qrPayloadPath)
 	} else {
 		t.Log("merchant-presented QR check not run: " + map[bool]string{true: "no QR payments on this daemon", false: "zbarimg missing"}[zbar])
 	}
@@ -124,6 +124,7 @@ type daemonUnderTest struct {
 	present          string // JSON {path, body} that taps the simulated card
 	ops              bool   // refunds and voids work
 	qrAmount, qrBody string
+	qrPayloadPath    string // GET qrPayloadPath+id: the payment's payload as text
 }
 
 func freePort(t *testing.T) string {

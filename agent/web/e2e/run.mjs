@@ -260,6 +260,7 @@ async function main() {
       assert(fits, 'amount or prompt wider than the screen');
       const px = await display.evaluate(() => parseFloat(getComputedStyle(document.getElementById('prompt')).fontSize));
       assert(px >= 24, 'prompt font ' + px + 'px is too small to read at arm\'s length');
+      assert(!(await display.isVisible('#qr-box')), 'a code is shown after the payment ended');
     });
   }
   await check('axe: display (approved) has no serious violations', () => axeCheck(display, 'display-approved'));
@@ -344,6 +345,7 @@ async function main() {
       assert((await display.evaluate(() => sessionStorage.getItem('__loads'))) === loads, 'the display page was reloaded');
       await console_.waitForFunction(() => document.querySelector('#conn').dataset.state === 'open', null, { timeout: 20000 });
       await console_.waitForSelector(`#payments tr[data-id="${id}"] td[data-state="${p.state}"]`, { timeout: 15000 });
+      assert(!(await display.isVisible('#qr-box')), 'a code is shown after the payment ended');
       await shot(display, 'display-recovered-phone');
     });
   } else log('skip kill -9 test: WEB_SLOW_AMOUNT not set');

@@ -8,15 +8,17 @@ import (
 	"net/url"
 )
 
-// QRFromAPI returns a QRFunc that asks the local API's own handler (in
-// process, with the API token) for GET /v1/payments/{id}/qr.png, so the
-// display shows exactly the code the API serves.
+// QRFromAPI returns a QRFunc that asks a handler in process, with the API
+// token, for GET /v1/payments/{id}/qr.png, so the display shows exactly the
+// code the API serves. The handler is the API server, or the qr.png
+// handler itself (the {id} path value is set for a handler outside a mux).
 func QRFromAPI(api http.Handler, token func() string) QRFunc {
 	return func(ctx context.Context, id string) ([]byte, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/v1/payments/"+url.PathEscape(id)+"/qr.png", nil)
 		if err != nil {
 			return nil, err
 		}
+		req.SetPathValue("id", id)
 		req.RemoteAddr = "127.0.0.1:0"
 		req.Host = "127.0.0.1"
 		req.Header.Set("Authorization", "Bearer "+token())

@@ -474,6 +474,11 @@ func TestQRFromAPI(t *testing.T) {
 	if _, err := QRFromAPI(api, func() string { return "bad" })(context.Background(), "a/b"); err == nil {
 		t.Fatal("401 not an error")
 	}
+	// The qr.png handler itself, outside a mux, reads the {id} path value.
+	direct := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("code of " + r.PathValue("id"))) })
+	if got, err := QRFromAPI(direct, func() string { return "tok" })(context.Background(), "p1"); err != nil || string(got) != "code of p1" {
+		t.Fatalf("direct handler: %q %v", got, err)
+	}
 }
 
 // FuzzDecoders feeds hostile bytes to everything the pages parse from a

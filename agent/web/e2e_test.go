@@ -150,16 +150,16 @@ func buildCmd(t *testing.T, pkg string) string {
 	return out
 }
 
-// startAcqsim runs acqsim with fresh certificates in acq and a rule that
-// holds the answer to the slow amount (7.77), so the daemon can be killed
-// while its request is out. It returns the address.
+// startAcqsim runs acqsim with fresh certificates in acq, a rule that holds
+// the answer to the slow amount (7.77), so the daemon can be killed while
+// its request is out, and one that declines 6.66. It returns the address.
 func startAcqsim(t *testing.T, acqsim, dir, acq string) string {
 	t.Helper()
 	if b, err := exec.Command(acqsim, "init", acq).CombinedOutput(); err != nil {
 		t.Fatalf("acqsim init: %v\n%s", err, b)
 	}
 	rules := filepath.Join(dir, "rules.json")
-	os.WriteFile(rules, []byte(`{"rules":[{"name":"slow","amount":777,"delay":"6s"}]}`), 0o644)
+	os.WriteFile(rules, []byte(`{"rules":[{"name":"slow","amount":777,"delay":"6s"},{"name":"decline","amount":666,"response_code":"51"}]}`), 0o644)
 	addr := freePort(t)
 	ac := exec.Command(acqsim, "serve", "--listen", addr, "--tls", acq, "--journal", filepath.Join(dir, "journal.jsonl"), "--rules", rules)
 	ac.Stdout, ac.Stderr = os.Stderr, os.Stderr

@@ -282,6 +282,15 @@ async function main() {
     const t = await console_.textContent('#queue-result');
     assert(/forwarded/.test(t), 'forward now: ' + t);
   });
+  if (env.WEB_OPS) await check('an issuer decline: the display says declined, in words and with an icon', async () => {
+    const id = await payFromConsole(console_, '6.66');
+    await waitView(display, id, ['present_card']);
+    await present();
+    await waitView(display, id, ['declined']);
+    assert((await display.textContent('#prompt-text')) === 'Declined', 'prompt ' + (await display.textContent('#prompt-text')));
+    assert((await display.getAttribute('#icon use', 'href')) === '#i-bad', 'icon');
+    await shot(display, 'display-declined-phone', { width: 390, height: 844 });
+  });
   if (env.WEB_OPS) await check('console: a partial refund and a void from the form', async () => {
     await console_.fill('#op-payment', payID);
     await console_.fill('#op-amount', '1.00');

@@ -154,10 +154,10 @@ async function waitView(page, id, views, ms = 30000) {
 const viewsOf = (page, id) => page.evaluate((id) => window.__views.filter((v) => v.endsWith('|' + id)).map((v) => v.split('|')[0]), id);
 
 // present taps the simulated card when the daemon's reader waits for one.
-async function present() {
+async function present(card) {
   if (!env.WEB_PRESENT) return;
   const { path: p, body } = JSON.parse(env.WEB_PRESENT);
-  const r = await api('POST', p, body);
+  const r = await api('POST', p, card ? Object.assign({}, body, { card }) : body);
   assert(r.status === 200, `POST ${p}: ${r.status} ${r.buf}`);
 }
 
@@ -281,6 +281,16 @@ async function main() {
     await console_.waitForFunction(() => /forwarded|HTTP/.test(document.querySelector('#queue-result').textContent), null, { timeout: 15000 });
     const t = await console_.textContent('#queue-result');
     assert(/forwarded/.test(t), 'forward now: ' + t);
+  });
+  if (env.WEB_OPS) await check('a card pulled away mid-read: the display asks for it again, then the next tap is approved', async () => {
+    const id = await payFromConsole(console_, '2.22');
+    await waitView(display, id, ['present_card']);
+    await present('removed');
+    await waitView(display, id, ['try_another_interface', 'present_card_again']);
+    await shot(display, 'display-try-another-phone', { width: 390, height: 844 });
+    log(`     prompt: ${await display.textContent('#prompt-text')}`);
+    await present();
+    await waitView(display, id, ['approved']);
   });
   if (env.WEB_OPS) await check('an issuer decline: the display says declined, in words and with an icon', async () => {
     const id = await payFromConsole(console_, '6.66');

@@ -52,8 +52,11 @@ function render() {
   const key = qrViews.has(view) ? 'scan_qr' : view;
   $('prompt-text').textContent = t(lang, key);
   $('icon').querySelector('use').setAttribute('href', '#' + (icons[view] || 'i-wait'));
-  $('detail').textContent = cur && cur.last4 && finalViews.has(view) ? t(lang, 'card_ending', { last4: cur.last4 }) : '';
   const cardWait = view === 'present_card' || view === 'present_card_again';
+  let detail = '';
+  if (cur && cur.last4 && finalViews.has(view)) detail = t(lang, 'card_ending', { last4: cur.last4 });
+  else if (cur && cur.scanCode && cardWait) detail = t(lang, 'or_show_code'); // a scanner is armed too
+  $('detail').textContent = detail;
   const showQR = !!(cur && cfg.qr && !finalViews.has(view) && (cur.qr || (cfg.qr_with_card && cardWait)) && cur.qrFailed !== cur.id);
   document.body.dataset.qr = showQR ? '1' : '';
   const box = $('qr-box');
@@ -108,6 +111,7 @@ function onEvent(msg) {
   if (e.kind) cur.kind = e.kind;
   if (e.last4) cur.last4 = e.last4;
   if (e.qr) cur.qr = true;
+  if (e.type === 'prompt' && e.prompt === 'scan_code') cur.scanCode = true;
   // A replayed state older than what the display knows changes nothing.
   const at = Date.parse(e.at);
   if (e.type === 'state' && Number.isFinite(at)) {

@@ -13,9 +13,11 @@ import (
 // engine stands in for *agent.Engine, which has these methods.
 type engine struct{}
 
-func (engine) Subscribe(uint64) (<-chan agent.Event, func()) { return make(chan agent.Event), func() {} }
-func (engine) Get(string) (agent.Payment, error)             { return agent.Payment{}, agent.ErrNotFound }
-func (engine) List(time.Time, int) ([]agent.Payment, error)  { return nil, nil }
+func (engine) Subscribe(uint64) (<-chan agent.Event, func()) {
+	return make(chan agent.Event), func() {}
+}
+func (engine) Get(string) (agent.Payment, error)            { return agent.Payment{}, agent.ErrNotFound }
+func (engine) List(time.Time, int) ([]agent.Payment, error) { return nil, nil }
 
 // The pages mounted beside an API on one mux (cmd/ does this with
 // api.Mount{Pattern, Handler, Public: true}).

@@ -14,6 +14,7 @@ import (
 	"posagent/agent"
 	"posagent/agent/api"
 	"posagent/agent/input/sim"
+	"posagent/emv"
 	"posagent/offline"
 	"posagent/uplink"
 )
@@ -45,10 +46,12 @@ func runEngineDaemon(v string) error {
 	}
 	keys := filepath.Join(c.Dir, "keys")
 	os.MkdirAll(keys, 0o700)
+	terminal := emv.DefaultConfig()
+	terminal.TestKeys = true // the simulated reader's cards are signed by posagent's test CAs
 	eng, err := agent.Open(agent.Config{
 		DataFile: filepath.Join(c.Dir, "posagent.db"),
 		Store:    offline.Options{KeyFile: filepath.Join(keys, "queue.key"), SecretFile: filepath.Join(keys, "device.secret")},
-		TestKeys: true,
+		Terminal: &terminal,
 		Acquirer: &uplink.Config{Addr: c.AcqAddr, TLS: tlsCfg, AcquirerID: "12345"},
 		Readers:  []agent.Reader{reader},
 	})

@@ -6,9 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-# chromium, zbar-tools, fonts-noto-cjk: the browser test of agent/web (the
-# system browser, a QR decoder for its screenshots, glyphs for zh-Hant/zh-Hans).
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat chromium zbar-tools fonts-noto-cjk)
+# zbar-tools, zxing-cpp-tools: QR decoders. chromium, fonts-noto-cjk: the browser
+# test of agent/web (the system browser, glyphs for zh-Hant/zh-Hans).
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat zbar-tools zxing-cpp-tools chromium fonts-noto-cjk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,6 +22,7 @@ import (
 	"posagent/agent/config"
 	inputpcsc "posagent/agent/input/pcsc"
 	"posagent/agent/input/sim"
+	"posagent/agent/web"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
@@ -162,6 +163,25 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	}
 	d.eng = eng
 	var mounts []api.Mount
+	// The customer display and the integrator console (agent/web) check
+	// their own access: loopback or a paired display, the API token for
+	// the console's routes.
+	auth, err := api.NewAuth(token)
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
+	}
+	pages, err := web.New(web.Options{Engine: eng, Authorize: auth.Check, Merchant: cfg.Terminal.MerchantName,
+		DisplayKey: []byte(token), Logger: log.With("part", "web")})
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
+	}
+	for _, p := range web.Patterns {
+		mounts = append(mounts, api.Mount{Pattern: p, Handler: pages, Public: true})
+	}
 	if simReader != nil {
 		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: presentHandler(simReader)})
 	}

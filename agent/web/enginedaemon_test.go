@@ -13,9 +13,12 @@ import (
 
 	"posagent/agent"
 	"posagent/agent/api"
+	"posagent/agent/config"
 	"posagent/agent/input/sim"
+	"posagent/agent/qrdisplay"
 	"posagent/emv"
 	"posagent/offline"
+	"posagent/qr/render"
 	"posagent/uplink"
 )
 
@@ -62,8 +65,13 @@ func runEngineDaemon(v string) error {
 	if err != nil {
 		return err
 	}
+	// Merchant-presented codes as qrdisplay draws them, and a test route
+	// that tells the browser test each payment's payload.
+	merchant := qrdisplay.Merchant(config.Terminal{MerchantName: "WEB TEST SHOP", MerchantID: "MERCHANT0000001", MCC: 5999},
+		qrdisplay.QRSettings{GUID: "com.posagent.acqsim", City: "PARIS", Country: "FR"})
+	payload := qrdisplay.Payload(eng, merchant, "POSAG001")
 	var srv *api.Server
-	pages, err := New(Options{Engine: eng, Authorize: auth.Check, Merchant: "WEB TEST SHOP 測試商店", DisplayKey: []byte(c.Token),
+	pages, err := New(Options{Engine: eng, Authorize: auth.Check, Merchant: "WEB TEST SHOP 測試商店", DisplayKey: []byte(c.Token), QRWithCard: true,
 		QR: QRFromAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) }), func() string { return c.Token })})
 	if err != nil {
 		return err
@@ -77,6 +85,15 @@ func runEngineDaemon(v string) error {
 		}
 		writeJSON(w, 200, map[string]string{"presented": b.Card})
 	})}}
+	mounts = append(mounts, api.Mount{Pattern: qrdisplay.Pattern, Handler: render.Handler(payload)},
+		api.Mount{Pattern: "GET /test/qr-payload/{id}", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			text, err := payload(r.Context(), r.PathValue("id"))
+			if err != nil {
+				writeError(w, 404, "not_found", err.Error())
+				return
+			}
+			w.Write([]byte(text))
+		})})
 	for _, p := range Patterns {
 		mounts = append(mounts, api.Mount{Pattern: p, Handler: pages, Public: true})
 	}
@@ -157,7 +174,8 @@ func engineDaemonSetup(t *testing.T) daemonUnderTest {
 		base:     "http://" + addr,
 		token:    token,
 		currency: "EUR", amount: "12.34", slowAmount: "7.77",
-		present: `{"path":"/v1/simulator/present","body":{"card":"visa"}}`,
-		ops:     true,
+		present:  `{"path":"/v1/simulator/present","body":{"card":"visa"}}`,
+		ops:      true,
+		qrAmount: "4.56", qrBody: "{}", qrPayloadPath: "/test/qr-payload/",
 	}
 }

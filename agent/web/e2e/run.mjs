@@ -13,6 +13,7 @@
 //   WEB_PRESENT    JSON {"path", "body"}: the call that taps the simulated card
 //   WEB_QR_AMOUNT, WEB_QR_BODY  a merchant-presented QR payment (skipped when unset)
 //   WEB_QR_PAYLOAD_PATH  GET PATH+id answers the payment's payload as text
+//   WEB_ONLY=qr    only the pages' loading and the QR check
 //
 // It prints one line per check and "N passed, N failed" at the end.
 import { spawn, execFileSync } from 'node:child_process';
@@ -216,6 +217,50 @@ async function main() {
     await shot(display, 'display-welcome-phone');
   });
   await check('axe: display (idle) has no serious violations', () => axeCheck(display, 'display-idle'));
+  const runQR = async () => {
+    if (env.WEB_QR_AMOUNT) {
+      await check('merchant-presented QR: the code on the display decodes to the payment\'s payload', async () => {
+        const extra = JSON.parse(env.WEB_QR_BODY || '{}');
+        const body = Object.assign({ id: 'qr' + Date.now(), amount: Math.round(Number(env.WEB_QR_AMOUNT) * 100), currency, wait: false }, extra);
+        const r = await api('POST', '/v1/payments', body);
+        assert(r.status === 202 || r.status === 200, 'POST /v1/payments ' + r.status + ' ' + r.buf);
+        await display.setViewportSize({ width: 390, height: 844 });
+        await display.waitForFunction((id) => document.body.dataset.payment === id && document.body.dataset.qr === '1' && document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0, body.id, { timeout: 20000 });
+        const side = await display.evaluate(() => document.getElementById('qr').getBoundingClientRect().width);
+        assert(side >= 250, 'code only ' + side + ' px wide on a phone');
+        const file = await shot(display, 'display-qr-phone');
+        await shot(display, 'display-qr-desktop-24in', { width: 1920, height: 1080 });
+        const fromScreen = execFileSync('zbarimg', ['--nodbus', '-q', '--raw', '-Sdisable', '-Sqrcode.enable', file]).toString().trim();
+        const png = await api('GET', '/v1/payments/' + encodeURIComponent(body.id) + '/qr.png');
+        assert(png.status === 200, 'qr.png ' + png.status);
+        fs.writeFileSync(path.join(art, 'api-qr.png'), png.buf);
+        const fromAPI = execFileSync('zbarimg', ['--nodbus', '-q', '--raw', '-Sdisable', '-Sqrcode.enable', path.join(art, 'api-qr.png')]).toString().trim();
+        fs.writeFileSync(path.join(art, 'qr-decoded.txt'), fromScreen + '\n');
+        assert(fromScreen === fromAPI, `screen ${fromScreen} != API code ${fromAPI}`);
+        const p = (await api('GET', '/v1/payments/' + encodeURIComponent(body.id))).json();
+        let payload = p.qr_payload || p.payload || (p.qr && p.qr.payload);
+        if (env.WEB_QR_PAYLOAD_PATH) {
+          const r = await api('GET', env.WEB_QR_PAYLOAD_PATH + encodeURIComponent(body.id));
+          assert(r.status === 200, 'payload ' + r.status);
+          payload = r.buf.toString();
+        }
+        assert(payload, 'no payload to compare the code with');
+        assert(fromScreen === payload, `screen ${fromScreen} != payment payload ${payload}`);
+        log(`     decoded: ${fromScreen}`);
+        await axeCheck(display, 'display-qr');
+        // Let the payment end: the customer taps the card after all.
+        if (env.WEB_PRESENT) {
+          await present();
+          await waitView(display, body.id, finalViews);
+        }
+      });
+    } else log('skip merchant-presented QR test: WEB_QR_AMOUNT not set');
+  };
+  if (env.WEB_ONLY === 'qr') {
+    await runQR();
+    await browser.close();
+    return;
+  }
 
   await check('payment from the console: display shows amount, present card, approved', async () => {
     payID = await payFromConsole(console_, amount);
@@ -369,43 +414,7 @@ async function main() {
     });
   } else log('skip kill -9 test: WEB_SLOW_AMOUNT not set');
 
-  if (env.WEB_QR_AMOUNT) {
-    await check('merchant-presented QR: the code on the display decodes to the payment\'s payload', async () => {
-      const extra = JSON.parse(env.WEB_QR_BODY || '{}');
-      const body = Object.assign({ id: 'qr' + Date.now(), amount: Math.round(Number(env.WEB_QR_AMOUNT) * 100), currency, wait: false }, extra);
-      const r = await api('POST', '/v1/payments', body);
-      assert(r.status === 202 || r.status === 200, 'POST /v1/payments ' + r.status + ' ' + r.buf);
-      await display.setViewportSize({ width: 390, height: 844 });
-      await display.waitForFunction((id) => document.body.dataset.payment === id && document.body.dataset.qr === '1' && document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0, body.id, { timeout: 20000 });
-      const side = await display.evaluate(() => document.getElementById('qr').getBoundingClientRect().width);
-      assert(side >= 250, 'code only ' + side + ' px wide on a phone');
-      const file = await shot(display, 'display-qr-phone');
-      await shot(display, 'display-qr-desktop-24in', { width: 1920, height: 1080 });
-      const fromScreen = execFileSync('zbarimg', ['--nodbus', '-q', '--raw', '-Sdisable', '-Sqrcode.enable', file]).toString().trim();
-      const png = await api('GET', '/v1/payments/' + encodeURIComponent(body.id) + '/qr.png');
-      assert(png.status === 200, 'qr.png ' + png.status);
-      fs.writeFileSync(path.join(art, 'api-qr.png'), png.buf);
-      const fromAPI = execFileSync('zbarimg', ['--nodbus', '-q', '--raw', '-Sdisable', '-Sqrcode.enable', path.join(art, 'api-qr.png')]).toString().trim();
-      fs.writeFileSync(path.join(art, 'qr-decoded.txt'), fromScreen + '\n');
-      assert(fromScreen === fromAPI, `screen ${fromScreen} != API code ${fromAPI}`);
-      const p = (await api('GET', '/v1/payments/' + encodeURIComponent(body.id))).json();
-      let payload = p.qr_payload || p.payload || (p.qr && p.qr.payload);
-      if (env.WEB_QR_PAYLOAD_PATH) {
-        const r = await api('GET', env.WEB_QR_PAYLOAD_PATH + encodeURIComponent(body.id));
-        assert(r.status === 200, 'payload ' + r.status);
-        payload = r.buf.toString();
-      }
-      assert(payload, 'no payload to compare the code with');
-      assert(fromScreen === payload, `screen ${fromScreen} != payment payload ${payload}`);
-      log(`     decoded: ${fromScreen}`);
-      await axeCheck(display, 'display-qr');
-      // Let the payment end: the customer taps the card after all.
-      if (env.WEB_PRESENT) {
-        await present();
-        await waitView(display, body.id, finalViews);
-      }
-    });
-  } else log('skip merchant-presented QR test: WEB_QR_AMOUNT not set');
+  await runQR();
 
   await check('display languages: zh-Hant, zh-Hans by parameter, zh-TW from the browser', async () => {
     const page = await newPage({ viewport: { width: 390, height: 844 } });

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"posagent/agent"
 	"posagent/agent/api"
@@ -97,7 +96,7 @@ func runEngineDaemon(v string) error {
 	for _, p := range Patterns {
 		mounts = append(mounts, api.Mount{Pattern: p, Handler: pages, Public: true})
 	}
-	srv, err = api.New(apiEngine{eng}, api.Options{Token: c.Token, Mounts: mounts})
+	srv, err = api.New(eng, api.Options{Token: c.Token, Mounts: mounts})
 	if err != nil {
 		return err
 	}
@@ -106,41 +105,6 @@ func runEngineDaemon(v string) error {
 		return err
 	}
 	return srv.Serve(context.Background(), 0, ln)
-}
-
-// apiEngine converts the engine's status, totals and queue entries to the
-// API's own types while agent/api still declares them apart (its
-// pending.go); with aliases the conversion is an identity.
-type apiEngine struct{ *agent.Engine }
-
-func convert[T any](from any) (T, error) {
-	var to T
-	b, err := json.Marshal(from)
-	if err == nil {
-		err = json.Unmarshal(b, &to)
-	}
-	return to, err
-}
-
-func (e apiEngine) Totals(since time.Time) (api.Totals, error) {
-	t, err := e.Engine.Totals(since)
-	if err != nil {
-		return api.Totals{}, err
-	}
-	return convert[api.Totals](t)
-}
-
-func (e apiEngine) Status() api.Status {
-	s, _ := convert[api.Status](e.Engine.Status())
-	return s
-}
-
-func (e apiEngine) QueueEntries() ([]api.QueueEntry, error) {
-	q, err := e.Engine.QueueEntries()
-	if err != nil {
-		return nil, err
-	}
-	return convert[[]api.QueueEntry](q)
 }
 
 // TestMain runs this test binary as the engine daemon when asked to.

@@ -20,6 +20,7 @@ type fakeEngine struct {
 	payments map[string]agent.Payment
 	outcome  func(r agent.PaymentRequest) agent.Payment // final state of a payment
 	hold     chan struct{}                              // when set, Pay waits on it (or an Abort)
+	waits    func(r agent.PaymentRequest) bool          // Pay waits for an Abort (no card presented)
 	aborts   map[string]chan struct{}
 }
 
@@ -49,6 +50,9 @@ func (f *fakeEngine) Pay(ctx context.Context, r agent.PaymentRequest) (agent.Pay
 	f.aborts[r.ID] = ab
 	hold := f.hold
 	f.mu.Unlock()
+	if f.waits != nil && f.waits(r) {
+		hold = make(chan struct{})
+	}
 	if hold != nil {
 		select {
 		case <-hold:

@@ -1,0 +1,64 @@
+package nexo
+
+import (
+	"path/filepath"
+	"testing"
+
+	"posagent/agent"
+	"posagent/uplink/acqsim"
+)
+
+// The acquirer simulator's rules for the daemon's payments.
+const daemonRules = `{"rules": [{"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"}]}`
+
+// startAcquirer runs the acquirer simulator (mutual TLS, journal) in the
+// test process, so that it outlives a killed daemon.
+func startAcquirer(t *testing.T, tlsDir string) string {
+	t.Helper()
+	stls, err := acqsim.ServerTLS(tlsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal, err := acqsim.OpenJournal(filepath.Join(tlsDir, "..", "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := acqsim.ParseRules([]byte(daemonRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := acqsim.NewServer(acqsim.Config{TLS: stls, Journal: journal, Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(); journal.Close() })
+	return a.String()
+}
+
+// realEngine says whether daemonEngine is agent's engine. Until the engine
+// is merged into main it is the fake of handler_test.go.
+const realEngine = false
+
+func requireRealEngine(t *testing.T) {
+	t.Helper()
+	if !realEngine {
+		t.Skip("needs agent's real engine (not in main yet): the fake keeps nothing across a SIGKILL")
+	}
+}
+
+// daemonEngine is the child daemon's engine.
+func daemonEngine(a daemonArgs) (Engine, error) {
+	f := newFake()
+	f.waits = func(r agent.PaymentRequest) bool { return r.Amount == 9900 }
+	f.outcome = func(r agent.PaymentRequest) agent.Payment {
+		if r.Amount == 5100 {
+			return agent.Payment{State: agent.StateDeclined, Reason: agent.ReasonIssuerDeclined}
+		}
+		return agent.Payment{State: agent.StateApproved, AuthCode: "123456", MaskedPAN: "476173******0119", EntryMode: "contactless", Scheme: "visa"}
+	}
+	return f, nil
+}

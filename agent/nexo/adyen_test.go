@@ -361,6 +361,9 @@ func TestAdyenLibrary(t *testing.T) {
 				t.Fatalf("approved: %s %s: %v", res, cond, doc)
 			}
 			pr := at(doc, "SaleToPOIResponse", "PaymentResponse")
+			if b, err := json.Marshal(pr); err == nil {
+				t.Logf("approved PaymentResponse as the library decoded it: %s", b)
+			}
 			poiTx, _ := at(pr, "POIData", "POITransactionID", "TransactionID").(string)
 			if poiTx == "" || at(pr, "SaleData", "SaleTransactionID", "TransactionID") != "TX-"+sid ||
 				at(pr, "PaymentResult", "AmountsResp", "AuthorizedAmount") != 25.0 ||

@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"posagent/agent"
 	"posagent/uplink/acqsim"
 )
 
@@ -39,26 +38,9 @@ func startAcquirer(t *testing.T, tlsDir string) string {
 	return a.String()
 }
 
-// realEngine says whether daemonEngine is agent's engine. Until the engine
-// is merged into main it is the fake of handler_test.go.
-const realEngine = false
-
 func requireRealEngine(t *testing.T) {
 	t.Helper()
 	if !realEngine {
 		t.Skip("needs agent's real engine (not in main yet): the fake keeps nothing across a SIGKILL")
 	}
-}
-
-// daemonEngine is the child daemon's engine.
-func daemonEngine(a daemonArgs) (Engine, error) {
-	f := newFake()
-	f.waits = func(r agent.PaymentRequest) bool { return r.Amount == 9900 }
-	f.outcome = func(r agent.PaymentRequest) agent.Payment {
-		if r.Amount == 5100 {
-			return agent.Payment{State: agent.StateDeclined, Reason: agent.ReasonIssuerDeclined}
-		}
-		return agent.Payment{State: agent.StateApproved, AuthCode: "123456", MaskedPAN: "476173******0119", EntryMode: "contactless", Scheme: "visa"}
-	}
-	return f, nil
 }

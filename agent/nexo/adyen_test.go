@@ -177,17 +177,7 @@ func runTestDaemon(arg string) int {
 	}
 	cfg := Config{Listen: a.Listen, POIID: adyenPOIID, AllowPlain: true,
 		Keys: []KeyConfig{{Identifier: adyenKeyID, Version: adyenKeyVersion, Passphrase: adyenPassphrase}}}
-	opts, err := cfg.Options(nil, nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "daemon:", err)
-		return 2
-	}
-	tc, err := cfg.TLSConfig(a.Dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "daemon:", err)
-		return 2
-	}
-	srv, err := Listen(cfg, tc, NewHandler(eng, opts), nil)
+	srv, err := Open(cfg, a.Dir, eng, nil, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "daemon:", err)
 		return 2

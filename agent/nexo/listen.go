@@ -29,23 +29,23 @@ const (
 // listens on DefaultListen with the key directory's certificate and refuses
 // every message until a key is configured (or AllowPlain is set).
 type Config struct {
-	Listen     string      `json:"listen,omitempty"`
-	CertFile   string      `json:"cert_file,omitempty"` // default <key dir>/nexo.pem
-	KeyFile    string      `json:"key_file,omitempty"`  // default <key dir>/nexo-key.pem
-	POIID      string      `json:"poiid,omitempty"`     // MessageHeader.POIID of this terminal
-	AllowPlain bool        `json:"allow_plain,omitempty"`
-	APIKey     string      `json:"api_key,omitempty"`
-	Keys       []KeyConfig `json:"keys,omitempty"`
+	Listen     string      `json:"listen,omitempty" toml:"listen"`
+	CertFile   string      `json:"cert_file,omitempty" toml:"cert_file"` // default <key dir>/nexo.pem
+	KeyFile    string      `json:"key_file,omitempty" toml:"key_file"`   // default <key dir>/nexo-key.pem
+	POIID      string      `json:"poiid,omitempty" toml:"poiid"`         // MessageHeader.POIID of this terminal
+	AllowPlain bool        `json:"allow_plain,omitempty" toml:"allow_plain"`
+	APIKey     string      `json:"api_key,omitempty" toml:"api_key"`
+	Keys       []KeyConfig `json:"keys,omitempty" toml:"keys"`
 }
 
 // KeyConfig names a shared passphrase as the POS's SecurityTrailer names
 // it (KeyIdentifier, KeyVersion). The passphrase is given inline or, better,
 // in a file of its own (first line).
 type KeyConfig struct {
-	Identifier     string `json:"identifier"`
-	Version        int    `json:"version"`
-	Passphrase     string `json:"passphrase,omitempty"`
-	PassphraseFile string `json:"passphrase_file,omitempty"`
+	Identifier     string `json:"identifier" toml:"identifier"`
+	Version        int    `json:"version" toml:"version"`
+	Passphrase     string `json:"passphrase,omitempty" toml:"passphrase"`
+	PassphraseFile string `json:"passphrase_file,omitempty" toml:"passphrase_file"`
 }
 
 // Keyring derives the configured keys.
@@ -111,6 +111,26 @@ func (c Config) TLSConfig(keyDir string) (*tls.Config, error) {
 		return nil, fmt.Errorf("nexo: loading certificate: %w", err)
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
+}
+
+// Open is what the daemon calls: the handler on eng with cfg's keys, and
+// the TLS listener with the certificate from cfg or keyDir. The caller runs
+// Serve and, on SIGTERM, Shutdown.
+func Open(cfg Config, keyDir string, eng Engine, health func() Health, log *slog.Logger) (*Server, error) {
+	opts, err := cfg.Options(log, health)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := cfg.TLSConfig(keyDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.POIID != "" && log != nil {
+		if _, err := CertName(cfg.POIID); err != nil {
+			log.Warn("nexo: Adyen's libraries will refuse this terminal's certificate name", "err", err)
+		}
+	}
+	return Listen(cfg, tc, NewHandler(eng, opts), log)
 }
 
 // Server is the TLS listener serving a Handler.

@@ -12,7 +12,7 @@ const daemonRules = `{"rules": [{"name": "decline", "mti": ["0200", "0100"], "am
 
 // startAcquirer runs the acquirer simulator (mutual TLS, journal) in the
 // test process, so that it outlives a killed daemon.
-func startAcquirer(t *testing.T, tlsDir string) string {
+func startAcquirer(t testing.TB, tlsDir string) string {
 	t.Helper()
 	stls, err := acqsim.ServerTLS(tlsDir)
 	if err != nil {

@@ -397,6 +397,13 @@ func TestAdyenLibrary(t *testing.T) {
 			if res, cond := result(doc, "ReversalResponse"); !out.OK || res != "Success" {
 				t.Fatalf("reversal: %s %s %s: %v", res, cond, out.Error, doc)
 			}
+			// The acquirer saw the refund and the reversal.
+			d.waitJournal(t, "refund of "+poiTx, func(r acqsim.Record) bool {
+				return r.Kind == "refund" && r.Amount == 500 && r.ResponseCode == "00" && r.TransactionID == PaymentID(c.saleID, rsid)
+			})
+			d.waitJournal(t, "reversal of "+second, func(r acqsim.Record) bool {
+				return r.Kind == "reversal" && r.TransactionID == second && r.ReversesApproved
+			})
 
 			// Abort while waiting for the card; Busy meanwhile.
 			wsid := c.serviceID()
@@ -427,10 +434,28 @@ func TestAdyenLibrary(t *testing.T) {
 
 			// Diagnosis.
 			doc, _ = c.send(ctx, CategoryDiagnosis, c.serviceID(), map[string]any{"HostDiagnosisFlag": true})
-			if res, _ := result(doc, "DiagnosisResponse"); res != "Success" || at(doc, "SaleToPOIResponse", "DiagnosisResponse", "POIStatus", "GlobalStatus") == nil {
+			if res, _ := result(doc, "DiagnosisResponse"); res != "Success" || at(doc, "SaleToPOIResponse", "DiagnosisResponse", "POIStatus", "GlobalStatus") != "Ok" ||
+				at(doc, "SaleToPOIResponse", "DiagnosisResponse", "POIStatus", "CommunicationOKFlag") != true {
 				t.Fatalf("diagnosis: %v", doc)
 			}
 		})
+	}
+}
+
+// waitJournal waits until the acquirer simulator's journal has a record
+// that match accepts.
+func (d *daemon) waitJournal(t *testing.T, what string, match func(acqsim.Record) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		recs, _ := acqsim.ReadJournal(filepath.Join(d.dir, "journal.jsonl"))
+		for _, r := range recs {
+			if match(r) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the acquirer never saw the %s: %+v", what, recs)
+		}
 	}
 }
 
@@ -464,7 +489,6 @@ func maskedPAN(s string) bool {
 // library.
 func TestAdyenLibraryKilledMidPayment(t *testing.T) {
 	requireNode(t)
-	requireRealEngine(t)
 	d := testbed(t)
 	d.start()
 	c := &client{d: d, encrypted: true, saleID: "POS-kill"}

@@ -37,10 +37,3 @@ func startAcquirer(t testing.TB, tlsDir string) string {
 	t.Cleanup(func() { srv.Close(); journal.Close() })
 	return a.String()
 }
-
-func requireRealEngine(t *testing.T) {
-	t.Helper()
-	if !realEngine {
-		t.Skip("needs agent's real engine (not in main yet): the fake keeps nothing across a SIGKILL")
-	}
-}

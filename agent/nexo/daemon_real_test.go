@@ -1,5 +1,3 @@
-//go:build realengine
-
 package nexo
 
 import (
@@ -14,9 +12,6 @@ import (
 	"posagent/uplink"
 	"posagent/uplink/acqsim"
 )
-
-// realEngine: the daemon runs agent's engine.
-const realEngine = true
 
 // daemonEngine is the child daemon's engine: agent's engine on a bbolt file
 // in the test's directory, the uplink over mutual TLS to the acquirer

@@ -183,7 +183,7 @@ func decodeAll(ring *Keyring, b []byte) {
 	}
 	if req.Payment != nil {
 		a := req.Payment.PaymentTransaction.AmountsReq
-		if v, err := toMinor(a.RequestedAmount, a.Currency); err == nil && (v < 0 || v > maxMinor) {
+		if v, err := toMinor(a.RequestedAmount, a.Currency); err == nil && (v < 0 || v > 999999999999) {
 			panic("amount out of range")
 		}
 	}

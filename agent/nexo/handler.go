@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"posagent/agent"
+	"posagent/offline"
 )
 
 // Engine is the part of agent's engine the nexo endpoint uses.
@@ -39,6 +40,20 @@ type Health struct {
 	Busy       bool   // a payment is in flight
 }
 
+// HealthOf reads the engine's status: a card reader configured, the uplink
+// up, queue entries waiting to be sent (pending, in flight or held).
+func HealthOf(st agent.Status) Health {
+	h := Health{AcquirerOK: st.Uplink.Up, AcquirerID: st.Uplink.Addr}
+	for _, in := range st.Readers {
+		h.ReaderOK = h.ReaderOK || in.Kind != "scanner"
+		h.Busy = h.Busy || in.Payment != ""
+	}
+	for _, s := range []offline.State{offline.StatePending, offline.StateInFlight, offline.StateHeld} {
+		h.Queue += st.Queue.ByState[string(s)]
+	}
+	return h
+}
+
 // Options configure a Handler. The zero value refuses every message (no
 // keys, plain not allowed) with a clean nexo answer.
 type Options struct {
@@ -52,7 +67,8 @@ type Options struct {
 	// APIKey, when set, must be sent as X-API-Key (Adyen's libraries always
 	// send the merchant's key; terminals ignore it).
 	APIKey string
-	// Health answers Diagnosis; nil reports a terminal that is Ok.
+	// Health answers Diagnosis; nil: HealthOf the engine's Status when it
+	// has one, else a terminal that is Ok.
 	Health func() Health
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -96,6 +112,9 @@ func NewHandler(eng Engine, opts Options) *Handler {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if st, ok := eng.(interface{ Status() agent.Status }); ok && h.opts.Health == nil {
+		h.opts.Health = func() Health { return HealthOf(st.Status()) }
 	}
 	if h.opts.now == nil {
 		h.opts.now = time.Now

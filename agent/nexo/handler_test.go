@@ -468,3 +468,17 @@ func TestSecuredAnswers(t *testing.T) {
 		t.Fatalf("%d payments", len(eng.payments))
 	}
 }
+
+func TestHealthOf(t *testing.T) {
+	h := HealthOf(agent.Status{
+		Readers: []agent.InputStatus{{Name: "sim", Kind: "reader", Payment: "p1"}},
+		Uplink:  agent.UplinkStatus{Configured: true, Up: true, Addr: "acq:1"},
+		Queue:   agent.QueueStatus{ByState: map[string]int{"pending": 2, "in-flight": 1, "done": 7}},
+	})
+	if h != (Health{ReaderOK: true, AcquirerOK: true, AcquirerID: "acq:1", Queue: 3, Busy: true}) {
+		t.Fatalf("%+v", h)
+	}
+	if h := HealthOf(agent.Status{Readers: []agent.InputStatus{{Kind: "scanner"}}}); h.ReaderOK || h.AcquirerOK {
+		t.Fatalf("%+v", h)
+	}
+}

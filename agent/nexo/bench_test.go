@@ -1,0 +1,178 @@
+//go:build withapi
+
+package nexo
+
+// The nexo payment round trip (encrypted, as Adyen's libraries send it)
+// against the local REST API's payment round trip, on one real engine in
+// the same run: simulated Visa card tapped at once, kernel with RSA, online
+// authorisation at the acquirer simulator over mutual TLS, fsync'd states.
+// Both are served over TLS on loopback by an http.Server with the same
+// certificate and reached by one keep-alive Go client.
+//
+// Built with -tags withapi until agent/api is in main (then drop the tag
+// and add the pair to scripts/bench-pairs.txt).
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"posagent/agent"
+	"posagent/agent/api"
+	"posagent/agent/input/sim"
+	"posagent/emv"
+	"posagent/offline"
+	"posagent/uplink"
+	"posagent/uplink/acqsim"
+)
+
+const benchToken = "bench-token-0123456789abcdef"
+
+type benchEnv struct {
+	eng     *agent.Engine
+	ring    *Keyring
+	key     Key
+	nexoURL string
+	apiURL  string
+	client  *http.Client
+}
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	dir := b.TempDir()
+	tlsDir := filepath.Join(dir, "tls")
+	if err := acqsim.InitCerts(tlsDir); err != nil {
+		b.Fatal(err)
+	}
+	acqAddr := startAcquirer(b, tlsDir)
+	reader, err := sim.New(sim.Options{Default: "visa"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctls, err := acqsim.ClientTLSFiles(tlsDir).Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "keys"), 0o700)
+	term := emv.DefaultConfig()
+	for i := range term.AIDs {
+		term.AIDs[i].FloorLimit = 0 // every payment goes online
+	}
+	eng, err := agent.Open(agent.Config{
+		DataFile: filepath.Join(dir, "data", offline.DBFileName),
+		Store: offline.Options{KeyFile: filepath.Join(dir, "keys", offline.KeyFileName),
+			SecretFile: filepath.Join(dir, "keys", offline.SecretFileName)},
+		Terminal: &term, TestKeys: true, Readers: []agent.Reader{reader},
+		Acquirer: &uplink.Config{Addr: acqAddr, TLS: ctls, AcquirerID: "12345", ResponseTimeout: 5 * time.Second},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { eng.Close(context.Background()) })
+	for deadline := time.Now().Add(10 * time.Second); !eng.Status().Uplink.Up; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("uplink not up")
+		}
+	}
+	certFile, keyFile := filepath.Join(dir, CertFileName), filepath.Join(dir, KeyFileName)
+	if err := acqsim.IssueServerCert(tlsDir, "posagent-T1.test.terminal.adyen.com", nil, certFile, keyFile); err != nil {
+		b.Fatal(err)
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	serve := func(h http.Handler) string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &http.Server{Handler: h}
+		go srv.Serve(tls.NewListener(ln, serverTLS))
+		b.Cleanup(func() { srv.Close() })
+		return "https://" + ln.Addr().String()
+	}
+	e := &benchEnv{eng: eng}
+	e.key = testKey(b, adyenKeyID, adyenKeyVersion, adyenPassphrase)
+	e.ring, _ = NewKeyring(e.key)
+	e.nexoURL = serve(NewHandler(eng, Options{POIID: adyenPOIID, Keys: e.ring})) + "/nexo"
+	apiSrv, err := api.New(eng, api.Options{Token: benchToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.apiURL = serve(apiSrv) + "/v1/payments"
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(tlsDir, acqsim.CAFile))
+	pool.AppendCertsFromPEM(caPEM)
+	e.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
+	return e
+}
+
+func (e *benchEnv) post(b *testing.B, url string, body []byte, hdr map[string]string) []byte {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("HTTP %d %v: %s", resp.StatusCode, err, out)
+	}
+	return out
+}
+
+func BenchmarkNexoPaymentEncrypted(b *testing.B) {
+	e := newBenchEnv(b)
+	sale := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		doc := fmt.Sprintf(`{"SaleToPOIRequest":{"MessageHeader":{"ProtocolVersion":"3.0","MessageClass":"Service","MessageCategory":"Payment","MessageType":"Request","ServiceID":"%d","SaleID":"%s","POIID":"%s"},"PaymentRequest":{"SaleData":{"SaleTransactionID":{"TransactionID":"TX%d","TimeStamp":"2026-12-01T12:00:00.000Z"}},"PaymentTransaction":{"AmountsReq":{"Currency":"EUR","RequestedAmount":25.00}}}}}`,
+			i, sale, adyenPOIID, i)
+		var m map[string]map[string]json.RawMessage
+		json.Unmarshal([]byte(doc), &m)
+		sec, err := Seal(m["SaleToPOIRequest"]["MessageHeader"], []byte(doc), e.key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := json.Marshal(map[string]any{"SaleToPOIRequest": sec})
+		raw := e.post(b, e.nexoURL, body, map[string]string{"X-API-Key": "k"})
+		var out struct{ SaleToPOIResponse Secured }
+		if err := json.Unmarshal(raw, &out); err != nil {
+			b.Fatalf("%v: %s", err, raw)
+		}
+		clear, _, err := e.ring.Open(out.SaleToPOIResponse)
+		if err != nil || !strings.Contains(string(clear), `"Result":"Success"`) {
+			b.Fatalf("answer %v: %s", err, clear)
+		}
+	}
+}
+
+func BenchmarkAPIPayment(b *testing.B) {
+	e := newBenchEnv(b)
+	sale := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		body := fmt.Appendf(nil, `{"id":"%s-%d","amount":2500,"currency":"EUR","reference":"TX%d"}`, sale, i, i)
+		raw := e.post(b, e.apiURL, body, map[string]string{"Authorization": "Bearer " + benchToken})
+		if !bytes.Contains(raw, []byte(`"state":"approved"`)) {
+			b.Fatalf("answer %s", raw)
+		}
+	}
+}

@@ -482,3 +482,21 @@ func TestHealthOf(t *testing.T) {
 		t.Fatalf("%+v", h)
 	}
 }
+
+// FuzzAnswer: any body gets valid JSON or, for an Abort, nothing; never a
+// panic.
+func FuzzAnswer(f *testing.F) {
+	for _, c := range []string{"Payment", "TransactionStatus", "Reversal", "Diagnosis", "Login", "Logout", "Print"} {
+		f.Add([]byte(msg(c, "S1", `{}`)))
+	}
+	f.Add([]byte(msg("Payment", "S2", payBody("TX", "10.99", ""))))
+	f.Add([]byte(msg("Abort", "S3", `{"AbortReason":"x","MessageReference":{"ServiceID":"S2"}}`)))
+	f.Add([]byte(msg("Reversal", "S4", `{"OriginalPOITransaction":{"POITransactionID":{"TransactionID":"x","TimeStamp":"t"}},"ReversalReason":"MerchantCancel","ReversedAmount":1.5}`)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h := newTestHandler(newFake())
+		out := h.Answer(context.Background(), b)
+		if out != nil && !json.Valid(out) {
+			t.Fatalf("invalid JSON answer %q", out)
+		}
+	})
+}

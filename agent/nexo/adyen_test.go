@@ -40,6 +40,7 @@ const (
 	amtApprove = "25.00"
 	amtDecline = "51.00" // the issuer answers 51
 	amtWait    = "99.00" // no card is presented: the payment waits
+	amtSlow    = "77.00" // the acquirer answers after 3 s
 )
 
 var clientDir = filepath.Join("testdata", "adyen-client")
@@ -336,9 +337,11 @@ func TestAdyenLibrary(t *testing.T) {
 			c := &client{d: d, encrypted: encrypted, saleID: "POS-" + name}
 			d.t = t
 			ctx := context.Background()
+			bodies := map[string]map[string]any{}
 			pay := func(amount string) (string, map[string]any) {
 				sid := c.serviceID()
-				doc, out := c.send(ctx, CategoryPayment, sid, paymentBody("TX-"+sid, amount))
+				bodies[sid] = paymentBody("TX-"+sid, amount)
+				doc, out := c.send(ctx, CategoryPayment, sid, bodies[sid])
 				if !out.OK {
 					t.Fatalf("payment %s: library error %s", amount, out.Error)
 				}
@@ -368,6 +371,23 @@ func TestAdyenLibrary(t *testing.T) {
 			}
 			if rc, _ := at(pr, "PaymentReceipt").([]any); len(rc) != 2 {
 				t.Errorf("receipts: %v", at(pr, "PaymentReceipt"))
+			}
+
+			// The same ServiceID and body again (a POS retrying after a
+			// timeout): the stored answer, no second authorisation.
+			doc, _ = c.send(ctx, CategoryPayment, sid, bodies[sid])
+			if res, _ := result(doc, "PaymentResponse"); res != "Success" ||
+				at(doc, "SaleToPOIResponse", "PaymentResponse", "POIData", "POITransactionID", "TransactionID") != poiTx {
+				t.Fatalf("repeat: %v", doc)
+			}
+			// The same ServiceID with another body: refused.
+			doc, _ = c.send(ctx, CategoryPayment, sid, paymentBody("TX-"+sid, "26.00"))
+			if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "MessageFormat" {
+				t.Fatalf("reused ServiceID: %s %s", res, cond)
+			}
+			d.waitJournal(t, "authorisation of "+poiTx, func(r acqsim.Record) bool { return r.TransactionID == poiTx && r.Kind == "financial" })
+			if n := d.journalCount(func(r acqsim.Record) bool { return r.TransactionID == poiTx && r.Kind == "financial" }); n != 1 {
+				t.Fatalf("%d authorisations for one ServiceID", n)
 			}
 
 			// Issuer decline.
@@ -457,6 +477,50 @@ func (d *daemon) waitJournal(t *testing.T, what string, match func(acqsim.Record
 			t.Fatalf("the acquirer never saw the %s: %+v", what, recs)
 		}
 	}
+}
+
+func (d *daemon) journalCount(match func(acqsim.Record) bool) int {
+	recs, _ := acqsim.ReadJournal(filepath.Join(d.dir, "journal.jsonl"))
+	n := 0
+	for _, r := range recs {
+		if match(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestAdyenLibraryAbortAfterRequestLeft: an Abort that arrives while the
+// authorisation is at the acquirer (which answers after 3 s): the payment
+// answers Failure/Aborted and the engine reverses it.
+func TestAdyenLibraryAbortAfterRequestLeft(t *testing.T) {
+	requireNode(t)
+	d := testbed(t)
+	d.start()
+	c := &client{d: d, encrypted: true, saleID: "POS-slow"}
+	sid := c.serviceID()
+	done := make(chan map[string]any, 1)
+	go func() {
+		doc, _ := c.send(context.Background(), CategoryPayment, sid, paymentBody("TX-"+sid, amtSlow))
+		done <- doc
+	}()
+	id := PaymentID(c.saleID, sid)
+	d.waitJournal(t, "slow authorisation", func(r acqsim.Record) bool { return r.TransactionID == id && r.Kind == "financial" }) // journalled before the delayed answer
+	c.send(context.Background(), CategoryAbort, c.serviceID(), map[string]any{"AbortReason": "MerchantAbort",
+		"MessageReference": map[string]any{"MessageCategory": "Payment", "SaleID": c.saleID, "ServiceID": sid}})
+	var doc map[string]any
+	select {
+	case doc = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer")
+	}
+	if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "Aborted" {
+		t.Fatalf("aborted after the request left: %s %s: %v", res, cond, doc)
+	}
+	if add, _ := at(doc, "SaleToPOIResponse", "PaymentResponse", "Response", "AdditionalResponse").(string); !strings.Contains(add, "reversed=true") {
+		t.Errorf("AdditionalResponse %q does not say the payment was reversed", add)
+	}
+	d.waitJournal(t, "reversal of the aborted payment", func(r acqsim.Record) bool { return r.TransactionID == id && r.Kind == "reversal" })
 }
 
 // waitStatus asks TransactionStatus until the referenced payment is in cond

@@ -8,7 +8,9 @@ import (
 )
 
 // The acquirer simulator's rules for the daemon's payments.
-const daemonRules = `{"rules": [{"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"}]}`
+const daemonRules = `{"rules": [
+ {"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"},
+ {"name": "slow", "mti": ["0200", "0100"], "amount": 7700, "delay": "3s"}]}`
 
 // startAcquirer runs the acquirer simulator (mutual TLS, journal) in the
 // test process, so that it outlives a killed daemon.

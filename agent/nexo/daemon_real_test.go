@@ -19,7 +19,7 @@ import (
 // 51.00 (the acquirer declines 51.00), none for other amounts (the payment
 // waits for a card).
 func daemonEngine(a daemonArgs) (Engine, error) {
-	reader, err := sim.New(sim.Options{Rules: []sim.Rule{{Min: 2500, Max: 2500, Preset: "visa"}, {Min: 5100, Max: 5100, Preset: "visa"}, {Min: 100, Max: 1500, Preset: "visa"}}})
+	reader, err := sim.New(sim.Options{Rules: []sim.Rule{{Min: 2500, Max: 2500, Preset: "visa"}, {Min: 5100, Max: 5100, Preset: "visa"}, {Min: 7700, Max: 7700, Preset: "visa"}, {Min: 100, Max: 1500, Preset: "visa"}}})
 	if err != nil {
 		return nil, err
 	}

@@ -527,7 +527,11 @@ func paymentOutcome(p agent.Payment) Response {
 		}
 		return Response{Result: ResultFailure, ErrorCondition: c, AdditionalResponse: additional(p.Message, p.Reason)}
 	case agent.StateAborted, agent.StateReversed:
-		return Response{Result: ResultFailure, ErrorCondition: CondAborted, AdditionalResponse: additional(p.Message, p.Reason)}
+		r := Response{Result: ResultFailure, ErrorCondition: CondAborted, AdditionalResponse: additional(p.Message, p.Reason)}
+		if p.Reversed || p.State == agent.StateReversed {
+			r.AdditionalResponse += "&reversed=true" // the request had left; the acquirer got a reversal
+		}
+		return r
 	case agent.StateFailed:
 		c := CondUnavailableService
 		if p.Reason == agent.ReasonTimeout {

@@ -438,19 +438,8 @@ func TestAdyenLibrary(t *testing.T) {
 			if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "Busy" {
 				t.Fatalf("second payment while one waits: %s %s", res, cond)
 			}
-			doc, out = c2.send(ctx, CategoryAbort, c2.serviceID(), map[string]any{"AbortReason": "MerchantAbort",
-				"MessageReference": map[string]any{"MessageCategory": "Payment", "SaleID": c.saleID, "ServiceID": wsid}})
-			if !out.OK || len(doc) != 0 {
-				t.Fatalf("abort: %+v %v", out, doc)
-			}
-			select {
-			case doc = <-waiting:
-			case <-time.After(30 * time.Second):
-				t.Fatal("aborted payment did not answer")
-			}
-			if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "Aborted" {
-				t.Fatalf("aborted payment: %s %s: %v", res, cond, doc)
-			}
+			c2.abort(t, wsid)
+			awaitAborted(t, waiting)
 
 			// Diagnosis.
 			doc, _ = c.send(ctx, CategoryDiagnosis, c.serviceID(), map[string]any{"HostDiagnosisFlag": true})
@@ -477,6 +466,32 @@ func (d *daemon) waitJournal(t *testing.T, what string, match func(acqsim.Record
 			t.Fatalf("the acquirer never saw the %s: %+v", what, recs)
 		}
 	}
+}
+
+// abort sends an Abort of the Payment serviceID started (of c's SaleID);
+// nexo has no answer to it.
+func (c *client) abort(t *testing.T, serviceID string) {
+	t.Helper()
+	doc, out := c.send(context.Background(), CategoryAbort, c.serviceID(), map[string]any{"AbortReason": "MerchantAbort",
+		"MessageReference": map[string]any{"MessageCategory": "Payment", "SaleID": c.saleID, "ServiceID": serviceID}})
+	if !out.OK || len(doc) != 0 {
+		t.Fatalf("abort: %+v %v", out, doc)
+	}
+}
+
+// awaitAborted waits for the answer of an aborted Payment: Failure/Aborted.
+func awaitAborted(t *testing.T, answer <-chan map[string]any) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	select {
+	case doc = <-answer:
+	case <-time.After(30 * time.Second):
+		t.Fatal("aborted payment did not answer")
+	}
+	if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "Aborted" {
+		t.Fatalf("aborted payment: %s %s: %v", res, cond, doc)
+	}
+	return doc
 }
 
 func (d *daemon) journalCount(match func(acqsim.Record) bool) int {
@@ -506,17 +521,8 @@ func TestAdyenLibraryAbortAfterRequestLeft(t *testing.T) {
 	}()
 	id := PaymentID(c.saleID, sid)
 	d.waitJournal(t, "slow authorisation", func(r acqsim.Record) bool { return r.TransactionID == id && r.Kind == "financial" }) // journalled before the delayed answer
-	c.send(context.Background(), CategoryAbort, c.serviceID(), map[string]any{"AbortReason": "MerchantAbort",
-		"MessageReference": map[string]any{"MessageCategory": "Payment", "SaleID": c.saleID, "ServiceID": sid}})
-	var doc map[string]any
-	select {
-	case doc = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("no answer")
-	}
-	if res, cond := result(doc, "PaymentResponse"); res != "Failure" || cond != "Aborted" {
-		t.Fatalf("aborted after the request left: %s %s: %v", res, cond, doc)
-	}
+	c.abort(t, sid)
+	doc := awaitAborted(t, done)
 	if add, _ := at(doc, "SaleToPOIResponse", "PaymentResponse", "Response", "AdditionalResponse").(string); !strings.Contains(add, "reversed=true") {
 		t.Errorf("AdditionalResponse %q does not say the payment was reversed", add)
 	}

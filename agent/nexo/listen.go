@@ -29,6 +29,8 @@ const (
 // listens on DefaultListen with the key directory's certificate and refuses
 // every message until a key is configured (or AllowPlain is set).
 type Config struct {
+	// Enabled starts the endpoint in `posagent serve` (off by default).
+	Enabled    bool        `json:"enabled,omitempty" toml:"enabled"`
 	Listen     string      `json:"listen,omitempty" toml:"listen"`
 	CertFile   string      `json:"cert_file,omitempty" toml:"cert_file"` // default <key dir>/nexo.pem
 	KeyFile    string      `json:"key_file,omitempty" toml:"key_file"`   // default <key dir>/nexo-key.pem

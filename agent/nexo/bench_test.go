@@ -1,4 +1,4 @@
-package nexo
+package nexo_test
 
 // The nexo payment round trip (encrypted, as Adyen's libraries send it)
 // against the local REST API's payment round trip, on one real engine in
@@ -26,18 +26,22 @@ import (
 	"posagent/agent"
 	"posagent/agent/api"
 	"posagent/agent/input/sim"
+	"posagent/agent/nexo"
 	"posagent/emv"
 	"posagent/offline"
 	"posagent/uplink"
 	"posagent/uplink/acqsim"
 )
 
-const benchToken = "bench-token-0123456789abcdef"
+const (
+	benchToken = "bench-token-0123456789abcdef"
+	benchPOIID = "posagent-T1"
+)
 
 type benchEnv struct {
 	eng     *agent.Engine
-	ring    *Keyring
-	key     Key
+	ring    *nexo.Keyring
+	key     nexo.Key
 	nexoURL string
 	apiURL  string
 	client  *http.Client
@@ -50,7 +54,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err := acqsim.InitCerts(tlsDir); err != nil {
 		b.Fatal(err)
 	}
-	acqAddr := startAcquirer(b, tlsDir)
+	acqAddr := nexo.StartAcquirer(b, tlsDir)
 	reader, err := sim.New(sim.Options{Default: "visa"})
 	if err != nil {
 		b.Fatal(err)
@@ -80,7 +84,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 			b.Fatal("uplink not up")
 		}
 	}
-	certFile, keyFile := filepath.Join(dir, CertFileName), filepath.Join(dir, KeyFileName)
+	certFile, keyFile := filepath.Join(dir, nexo.CertFileName), filepath.Join(dir, nexo.KeyFileName)
 	if err := acqsim.IssueServerCert(tlsDir, "posagent-T1.test.terminal.adyen.com", nil, certFile, keyFile); err != nil {
 		b.Fatal(err)
 	}
@@ -100,9 +104,11 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		return "https://" + ln.Addr().String()
 	}
 	e := &benchEnv{eng: eng}
-	e.key = testKey(b, adyenKeyID, adyenKeyVersion, adyenPassphrase)
-	e.ring, _ = NewKeyring(e.key)
-	e.nexoURL = serve(NewHandler(eng, Options{POIID: adyenPOIID, Keys: e.ring})) + "/nexo"
+	if e.key, err = nexo.DeriveKey("posagent", 1, "bench passphrase"); err != nil {
+		b.Fatal(err)
+	}
+	e.ring, _ = nexo.NewKeyring(e.key)
+	e.nexoURL = serve(nexo.NewHandler(eng, nexo.Options{POIID: benchPOIID, Keys: e.ring})) + "/nexo"
 	apiSrv, err := api.New(apiEngine{eng}, api.Options{Token: benchToken})
 	if err != nil {
 		b.Fatal(err)
@@ -139,16 +145,16 @@ func BenchmarkNexoPaymentEncrypted(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		doc := fmt.Sprintf(`{"SaleToPOIRequest":{"MessageHeader":{"ProtocolVersion":"3.0","MessageClass":"Service","MessageCategory":"Payment","MessageType":"Request","ServiceID":"%d","SaleID":"%s","POIID":"%s"},"PaymentRequest":{"SaleData":{"SaleTransactionID":{"TransactionID":"TX%d","TimeStamp":"2026-12-01T12:00:00.000Z"}},"PaymentTransaction":{"AmountsReq":{"Currency":"EUR","RequestedAmount":25.00}}}}}`,
-			i, sale, adyenPOIID, i)
+			i, sale, benchPOIID, i)
 		var m map[string]map[string]json.RawMessage
 		json.Unmarshal([]byte(doc), &m)
-		sec, err := Seal(m["SaleToPOIRequest"]["MessageHeader"], []byte(doc), e.key)
+		sec, err := nexo.Seal(m["SaleToPOIRequest"]["MessageHeader"], []byte(doc), e.key)
 		if err != nil {
 			b.Fatal(err)
 		}
 		body, _ := json.Marshal(map[string]any{"SaleToPOIRequest": sec})
 		raw := e.post(b, e.nexoURL, body, map[string]string{"X-API-Key": "k"})
-		var out struct{ SaleToPOIResponse Secured }
+		var out struct{ SaleToPOIResponse nexo.Secured }
 		if err := json.Unmarshal(raw, &out); err != nil {
 			b.Fatalf("%v: %s", err, raw)
 		}

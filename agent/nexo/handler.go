@@ -176,6 +176,9 @@ func (h *Handler) Answer(ctx context.Context, body []byte) []byte {
 		h.log.Warn("nexo: rejected message", "err", err)
 		return h.reject(env.Header, err.Error(), nil)
 	}
+	if err == nil && env.Secured != nil && env.Header != nil && !sameMessage(*env.Header, req.Header) {
+		err = decErr(ErrBody, "MessageHeader", "the clear header differs from the encrypted one", nil)
+	}
 	resp := h.dispatch(ctx, req, err, key == nil)
 	if resp == nil {
 		return nil
@@ -196,6 +199,12 @@ func (h *Handler) Answer(ctx context.Context, body []byte) []byte {
 	}
 	out, _ := json.Marshal(map[string]any{"SaleToPOIResponse": sec})
 	return out
+}
+
+// sameMessage: the clear copy of a secured message's header names the same
+// message as the authenticated one inside.
+func sameMessage(a, b MessageHeader) bool {
+	return a.MessageCategory == b.MessageCategory && a.ServiceID == b.ServiceID && a.SaleID == b.SaleID && a.POIID == b.POIID
 }
 
 // reject is an EventNotification Reject, as a SaleToPOIRequest, for a

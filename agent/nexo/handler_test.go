@@ -22,6 +22,7 @@ type fakeEngine struct {
 	hold     chan struct{}                              // when set, Pay waits on it (or an Abort)
 	waits    func(r agent.PaymentRequest) bool          // Pay waits for an Abort (no card presented)
 	aborts   map[string]chan struct{}
+	active   string // the payment in flight
 }
 
 func newFake() *fakeEngine {
@@ -37,12 +38,11 @@ func (f *fakeEngine) Pay(ctx context.Context, r agent.PaymentRequest) (agent.Pay
 		}
 		return p, nil
 	}
-	for _, p := range f.payments {
-		if !p.State.Final() {
-			f.mu.Unlock()
-			return agent.Payment{}, &agent.BusyError{InFlight: p.ID}
-		}
+	if f.active != "" {
+		f.mu.Unlock()
+		return agent.Payment{}, &agent.BusyError{InFlight: f.active}
 	}
+	f.active = r.ID
 	p := agent.Payment{ID: r.ID, Kind: agent.KindPurchase, State: agent.StateWaitingForCard, Amount: r.Amount, Currency: r.Currency,
 		Reference: r.Reference, Created: time.Now(), TerminalID: "T1", MerchantID: "M1"}
 	f.payments[r.ID] = p
@@ -77,6 +77,9 @@ func (f *fakeEngine) set(id string, fn func(*agent.Payment)) agent.Payment {
 	defer f.mu.Unlock()
 	p := f.payments[id]
 	fn(&p)
+	if p.State.Final() && f.active == id {
+		f.active = ""
+	}
 	p.Updated = time.Now()
 	f.payments[id] = p
 	return p
@@ -463,6 +466,16 @@ func TestSecuredAnswers(t *testing.T) {
 		if at(out, "SaleToPOIRequest", "EventNotification", "EventToNotify") != "Reject" {
 			t.Fatalf("%s: %v", name, out)
 		}
+	}
+	// A clear header that names another message than the sealed one.
+	doc := seal(msg("Payment", "E3", payBody("TX", "1", "")), k)
+	doc = strings.Replace(doc, `"ServiceID":"E3"`, `"ServiceID":"E4"`, 1)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/nexo", strings.NewReader(doc)))
+	json.Unmarshal(rec.Body.Bytes(), &outer)
+	clear, _, err = ring.Open(outer.SaleToPOIResponse)
+	if err != nil || !strings.Contains(string(clear), `"ErrorCondition":"MessageFormat"`) {
+		t.Fatalf("mismatched header: %v %s", err, clear)
 	}
 	if len(eng.payments) != 1 {
 		t.Fatalf("%d payments", len(eng.payments))

@@ -576,8 +576,10 @@ func TestAdyenLibraryKilledMidPayment(t *testing.T) {
 	}
 	// And the last-one form (no MessageReference) finds it too.
 	doc, _ = c.send(context.Background(), CategoryTransactionStatus, c.serviceID(), map[string]any{})
-	if at(doc, "SaleToPOIResponse", "TransactionStatusResponse", "RepeatedMessageResponse", "RepeatedResponseMessageBody",
-		"PaymentResponse", "POIData", "POITransactionID", "TransactionID") != PaymentID(c.saleID, sid) {
+	rep = at(doc, "SaleToPOIResponse", "TransactionStatusResponse", "RepeatedMessageResponse")
+	if at(rep, "RepeatedResponseMessageBody", "PaymentResponse", "POIData", "POITransactionID", "TransactionID") != PaymentID(c.saleID, sid) ||
+		at(rep, "MessageHeader", "ServiceID") != sid ||
+		at(rep, "RepeatedResponseMessageBody", "PaymentResponse", "SaleData", "SaleTransactionID", "TransactionID") != "TX-"+sid {
 		t.Fatalf("last transaction after restart: %v", doc)
 	}
 }

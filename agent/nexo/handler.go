@@ -369,11 +369,29 @@ func (h *Handler) remember(req Request) bool {
 
 // PaymentID is the engine id of the payment a POS's SaleID and ServiceID
 // name: deterministic, so that it needs no table of its own and survives a
-// restart (the engine's ledger is the one record). The SaleID part is a
-// prefix shared by all of a SaleID's payments.
+// restart (the engine's ledger is the one record). It is
+// "nexo-<8 hex of SaleID's SHA-256>-<ServiceID>" when the ServiceID is made
+// of characters an engine id may hold (letters, digits, - _ . :), so that
+// the ServiceID can be read back; otherwise "...-h<20 hex>" of a digest of
+// both (21 characters: longer than any ServiceID, so never ambiguous).
 func PaymentID(saleID, serviceID string) string {
+	if plainServiceID(serviceID) {
+		return salePrefix(saleID) + serviceID
+	}
 	t := sha256.Sum256([]byte(saleID + "\x00" + serviceID))
-	return salePrefix(saleID) + hex.EncodeToString(t[:10])
+	return salePrefix(saleID) + "h" + hex.EncodeToString(t[:10])
+}
+
+func plainServiceID(s string) bool {
+	if s == "" || len(s) > MaxServiceID {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
 }
 
 func salePrefix(saleID string) string {
@@ -670,9 +688,12 @@ func (h *Handler) lastPayment(sale string) string {
 	return best.ID
 }
 
-// serviceOf finds the ServiceID that named id (known only for ServiceIDs
-// seen since start; "" otherwise).
+// serviceOf reads the ServiceID back from a payment id of sale's (see
+// PaymentID); "" when it was hashed and not seen since start.
 func (h *Handler) serviceOf(sale, id string) string {
+	if rest, ok := strings.CutPrefix(id, salePrefix(sale)); ok && plainServiceID(rest) {
+		return rest
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k := range h.digests {

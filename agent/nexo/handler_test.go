@@ -513,3 +513,25 @@ func FuzzAnswer(f *testing.F) {
 		}
 	})
 }
+
+func TestPaymentID(t *testing.T) {
+	ids := map[string]bool{}
+	for _, c := range []struct{ sale, service string }{
+		{"POS-1", "1234567890"}, {"POS-1", "S1"}, {"POS-2", "S1"}, {"POS-1", "a b"}, {"POS-1", "ü"}, {"", "x"},
+		{strings.Repeat("s", MaxID), strings.Repeat("9", MaxServiceID)},
+	} {
+		id := PaymentID(c.sale, c.service)
+		if len(id) > 64 || strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != "" {
+			t.Errorf("PaymentID(%q, %q) = %q: not an engine id", c.sale, c.service, id)
+		}
+		if ids[id] {
+			t.Errorf("PaymentID(%q, %q) = %q twice", c.sale, c.service, id)
+		}
+		ids[id] = true
+		h := newTestHandler(newFake())
+		got := h.serviceOf(c.sale, id)
+		if plainServiceID(c.service) != (got == c.service) {
+			t.Errorf("serviceOf(%q) = %q, want %q", id, got, c.service)
+		}
+	}
+}

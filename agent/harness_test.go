@@ -28,6 +28,7 @@ const (
 	amtDecline   = 5100 // issuer answers 51
 	amtSlow      = 7700 // answer after 3 s (abort after the request left)
 	amtNoAnswer  = 6600 // journalled, then the connection drops (no answer)
+	amtLagging   = 7800 // answer after 1 s (within the response timeout)
 	amtOffline   = 1500 // within the card's and the AID's floor limit: TC
 	amtOnline    = 2500 // above the AID floor limit: ARQC
 	aidFloor     = 2000 // floor limit of every AID in the harness terminal
@@ -37,6 +38,8 @@ const (
 const harnessRules = `{"rules": [
  {"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"},
  {"name": "slow", "mti": ["0200", "0100"], "amount": 7700, "delay": "3s"},
+ {"name": "issuer declines an advice", "mti": ["0220", "0221"], "amount": 1400, "response_code": "05"},
+ {"name": "lagging", "mti": ["0200", "0100"], "amount": 7800, "delay": "1s"},
  {"name": "no answer", "mti": ["0200", "0100"], "amount": 6600, "fault": "drop_after"}
 ]}`
 
@@ -53,6 +56,7 @@ type env struct {
 	cfg         agent.Config
 
 	acqDown bool // the acquirer simulator refuses connections
+	maybe   bool // crash: the child may finish without reaching its kill point
 
 	mu      sync.Mutex
 	commits []commit
@@ -128,6 +132,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 func harnessConfig(t testing.TB, dir, addr string, reader *sim.Reader, acquirer bool) agent.Config {
 	t.Helper()
 	term := emv.DefaultConfig()
+	term.TestKeys = true // software cards are signed by test CAs
 	for i := range term.AIDs {
 		term.AIDs[i].FloorLimit = aidFloor
 	}
@@ -138,7 +143,7 @@ func harnessConfig(t testing.TB, dir, addr string, reader *sim.Reader, acquirer 
 			SecretFile: filepath.Join(dir, "keys", offline.SecretFileName),
 			Limits:     map[string]offline.Limit{"*": {PerTransaction: 5000, Count: 50}},
 		},
-		Terminal: &term, TestKeys: true,
+		Terminal:       &term,
 		Readers:        []agent.Reader{reader},
 		FloorLimit:     standInFloor,
 		CardTimeout:    20 * time.Second,

@@ -65,6 +65,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	}
 	os.MkdirAll(filepath.Join(dir, "keys"), 0o700)
 	term := emv.DefaultConfig()
+	term.TestKeys = true // software cards are signed by test CAs
 	for i := range term.AIDs {
 		term.AIDs[i].FloorLimit = 0 // every payment goes online
 	}
@@ -72,7 +73,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 		DataFile: filepath.Join(dir, "data", offline.DBFileName),
 		Store: offline.Options{KeyFile: filepath.Join(dir, "keys", offline.KeyFileName),
 			SecretFile: filepath.Join(dir, "keys", offline.SecretFileName)},
-		Terminal: &term, TestKeys: true, Readers: []agent.Reader{reader},
+		Terminal: &term, Readers: []agent.Reader{reader},
 		Acquirer: &uplink.Config{Addr: acqAddr, TLS: ctls, AcquirerID: "12345", ResponseTimeout: 5 * time.Second},
 	})
 	if err != nil {

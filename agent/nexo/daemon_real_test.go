@@ -32,6 +32,7 @@ func daemonEngine(a daemonArgs) (Engine, error) {
 		return nil, err
 	}
 	term := emv.DefaultConfig()
+	term.TestKeys = true // software cards are signed by test CAs
 	for i := range term.AIDs {
 		term.AIDs[i].FloorLimit = 0
 	}
@@ -41,7 +42,7 @@ func daemonEngine(a daemonArgs) (Engine, error) {
 			KeyFile:    filepath.Join(a.Dir, "keys", offline.KeyFileName),
 			SecretFile: filepath.Join(a.Dir, "keys", offline.SecretFileName),
 		},
-		Terminal: &term, TestKeys: true,
+		Terminal:    &term,
 		Readers:     []agent.Reader{reader},
 		CardTimeout: 60 * time.Second,
 		Acquirer: &uplink.Config{Addr: a.Acquirer, TLS: ctls, AcquirerID: "12345",

@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -106,11 +106,26 @@ type Limit struct {
 
 // Readers says which inputs take cards.
 type Readers struct {
-	PCSC      []string  `toml:"pcsc"` // reader name patterns (path.Match)
+	// PCSC takes cards from PC/SC readers (pcscd): those whose name
+	// PCSCMatch matches (a case-insensitive regular expression), or with
+	// PCSCMatch "" every reader whose firmware profile is contactless.
+	PCSC      bool      `toml:"pcsc"`
+	PCSCMatch string    `toml:"pcsc_match"`
 	Simulated Simulated `toml:"simulated"`
 }
 
-// Simulated is the built-in simulated reader (emv/cardsim presets).
+// PCSCPattern is the compiled PCSCMatch (nil when empty).
+func (r Readers) PCSCPattern() (*regexp.Regexp, error) {
+	if r.PCSCMatch == "" {
+		return nil, nil
+	}
+	return regexp.Compile("(?i)" + r.PCSCMatch)
+}
+
+// Simulated is the built-in simulated reader (emv/cardsim presets). The
+// card of a payment is the one presented through the API
+// (POST /v1/simulator/present), else the first by_amount range that
+// matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
 	Enabled  bool          `toml:"enabled"`
 	Card     string        `toml:"card"`
@@ -292,14 +307,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	// Readers.
-	for i, p := range c.Readers.PCSC {
-		if _, err := path.Match(p, ""); err != nil || p == "" {
-			bad(fmt.Sprintf("readers.pcsc[%d]", i), "not a valid name pattern: %q", p)
-		}
+	if _, err := c.Readers.PCSCPattern(); err != nil {
+		bad("readers.pcsc_match", "not a regular expression: %v", err)
 	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
-		if !slices.Contains(cardsim.Presets(), s.Card) {
+		if s.Card != "" && !slices.Contains(cardsim.Presets(), s.Card) {
 			bad("readers.simulated.card", "unknown card %q (have %s)", s.Card, strings.Join(cardsim.Presets(), ", "))
 		}
 		for i, r := range s.ByAmount {
@@ -312,8 +325,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !s.Enabled && len(c.Readers.PCSC) == 0 {
-		bad("readers", "no input: enable readers.simulated or name PC/SC readers in readers.pcsc")
+	if !s.Enabled && !c.Readers.PCSC {
+		bad("readers", "no input: set readers.pcsc = true or enable readers.simulated")
 	}
 	// API.
 	api := c.API

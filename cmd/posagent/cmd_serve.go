@@ -22,6 +22,7 @@ import (
 	"posagent/agent/config"
 	inputpcsc "posagent/agent/input/pcsc"
 	"posagent/agent/input/sim"
+	"posagent/agent/nexo"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
@@ -109,6 +110,7 @@ type daemon struct {
 	closing   atomic.Bool
 	stopServe context.CancelFunc
 	served    chan error
+	nexo      *nexo.Server // nil unless [nexo] enabled
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -191,6 +193,20 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	sctx, cancel := context.WithCancel(context.Background())
 	d.stopServe = cancel
 	go func() { d.served <- srv.Serve(sctx, 5*time.Second, ls...) }()
+	if cfg.Nexo.Enabled {
+		nx, err := nexo.Open(cfg.Nexo, cfg.KeyDir, eng, nil, log.With("part", "nexo"))
+		if err != nil {
+			d.stop()
+			return nil, fmt.Errorf("nexo endpoint: %w", err)
+		}
+		d.nexo = nx
+		log.Info("nexo endpoint listening", "addr", nx.Addr().String())
+		go func() {
+			if err := nx.Serve(); err != nil {
+				log.Error("nexo endpoint stopped", "err", err)
+			}
+		}()
+	}
 	return d, nil
 }
 
@@ -203,6 +219,9 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
 		defer cancel()
 		err := d.eng.Close(ctx)
+		if d.nexo != nil {
+			d.nexo.Shutdown(ctx) // after the engine: the payment in flight has answered
+		}
 		d.closeInputs()
 		d.stopServe()
 		if serr := <-d.served; serr != nil && err == nil {

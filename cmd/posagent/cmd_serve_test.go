@@ -365,6 +365,21 @@ func TestServeDay(t *testing.T) {
 		}
 	}
 
+	// Probes and the description, through the checking transport too.
+	for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.yaml"} {
+		resp, err := c.HTTP.Get(c.BaseURL + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+	}
+	// Every operation of openapi.yaml was called on the real daemon.
+	if spec, err := apitest.Load(); err != nil {
+		t.Fatal(err)
+	} else if missing := spec.Missing(true); len(missing) > 0 {
+		t.Errorf("operations the day did not call on the real engine: %v", missing)
+	}
+
 	// Logs: JSON lines, no full PAN.
 	e.checkLogs()
 

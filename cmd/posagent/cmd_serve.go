@@ -234,6 +234,7 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 	term.TerminalID, term.MerchantID, term.MerchantName = cfg.Terminal.TerminalID, cfg.Terminal.MerchantID, cfg.Terminal.MerchantName
 	term.MCC, term.CountryCode = uint16(cfg.Terminal.MCC), uint16(cfg.Terminal.Country)
 	term.CurrencyCode = cur.NumericCode()
+	term.TestKeys = cfg.Terminal.TestKeys // the one switch for test CA keys
 	limits := map[string]offline.Limit{}
 	for alpha, l := range cfg.Offline.Limits {
 		key := "*"
@@ -253,7 +254,6 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 		Store: offline.Options{KeyFile: keys.QueueKey, SecretFile: keys.DeviceSecret, Limits: limits,
 			OpenTimeout: -1, Logger: log.With("part", "offline")},
 		Terminal:      &term,
-		TestKeys:      cfg.Terminal.TestKeys,
 		Offline:       agent.OfflinePolicy(cfg.Offline.Policy),
 		FloorLimit:    cfg.Offline.FloorLimit,
 		PreAuthExpiry: cfg.Offline.PreauthVoidAfter,

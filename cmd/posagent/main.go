@@ -29,6 +29,7 @@ func commands() []command {
 		{"queue", "inspect and manage the store-and-forward queue", runQueue},
 		{"serve", "run the daemon: engine and local API (--config /etc/posagent/posagent.toml)", runServe},
 		{"demo", "a payment day through the local API (acqsim, daemon, simulated cards); --keep leaves it up", runDemo},
+		{"qr", "parse, show, decode and scan payment QR codes", runQR},
 	}
 }
 

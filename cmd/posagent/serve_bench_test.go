@@ -110,7 +110,8 @@ func BenchmarkPaymentParts(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	term := &emv.Terminal{Config: cfg, TestKeys: true}
+	cfg.TestKeys = true
+	term := &emv.Terminal{Config: cfg}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

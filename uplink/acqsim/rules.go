@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"posagent/emv/cardsim/perso"
 	"strings"
 	"time"
 
 	"posagent/emv/arqc"
+	"posagent/qr"
 	"posagent/uplink"
 )
 
@@ -65,6 +67,9 @@ type Rule struct {
 	PANTo     string   `json:"pan_to,omitempty"`
 	MCC       []string `json:"mcc,omitempty"`
 	Terminal  string   `json:"terminal,omitempty"`
+	// QRFormat matches QR payments by the format of field 62 ("wechat-pay",
+	// "alipay", "unionpay", "emvco-cpm", "emvco-mpm").
+	QRFormat []string `json:"qr_format,omitempty"`
 	// Behaviour.
 	ResponseCode string    `json:"response_code,omitempty"` // e.g. "51"; empty = approve
 	Delay        Duration  `json:"delay,omitempty"`         // e.g. "2s"
@@ -102,7 +107,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 type Rules struct {
 	Rules []Rule `json:"rules"`
 	// IssuerKeys maps a scheme ("visa", "mastercard", "unionpay") to a hex
-	// issuer master key (AC). Missing schemes use arqc.TestMasterKey.
+	// issuer master key (AC). Missing schemes use perso.TestMasterKey.
 	IssuerKeys map[string]string `json:"issuer_keys,omitempty"`
 
 	keys map[string]arqc.Key
@@ -165,7 +170,7 @@ func (r *Rules) issuerKey(scheme string) (arqc.Key, bool) {
 			return k, true
 		}
 	}
-	return arqc.TestMasterKey(scheme)
+	return perso.TestMasterKey(scheme)
 }
 
 // match returns the first rule matching m, or nil.
@@ -211,6 +216,9 @@ func (rule *Rule) matches(m *uplink.Message) bool {
 		return false
 	}
 	if rule.Terminal != "" && rule.Terminal != m.TerminalID {
+		return false
+	}
+	if len(rule.QRFormat) > 0 && (m.QR == "" || !contains(rule.QRFormat, string(qr.Classify(m.QR)))) {
 		return false
 	}
 	return true

@@ -14,9 +14,11 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posagent/emv"
 	"posagent/emv/arqc"
 	"posagent/emv/pan"
 	"posagent/emv/tlv"
+	"posagent/qr"
 	"posagent/uplink"
 )
 
@@ -42,6 +44,8 @@ type Server struct {
 
 	mkMu    sync.Mutex
 	mkCache map[mkCacheKey]arqc.Key
+
+	usedCodes sync.Map // sha256 of a wallet payment code -> terminal + transaction that used it
 
 	done   chan struct{} // closed by Close: delayed answers give up
 	mu     sync.Mutex
@@ -348,6 +352,15 @@ func (s *Server) process(m *uplink.Message, rule *Rule) *uplink.Message {
 		resp.ResponseCode = uplink.RCApproved
 		return resp
 	case uplink.MTIAuthRequest, uplink.MTIFinancialRequest:
+		if m.QR != "" || m.EntryMode == uplink.EntryQR || m.EntryMode == uplink.EntryQRMerchant {
+			if rc, pending := s.checkQR(m); rc != "" {
+				resp.ResponseCode = rc
+				if !pending {
+					s.Stats.Declined.Add(1)
+				}
+				return resp
+			}
+		}
 		kind := KindFinancial
 		switch {
 		case m.MTI == uplink.MTIAuthRequest:
@@ -368,6 +381,9 @@ func (s *Server) process(m *uplink.Message, rule *Rule) *uplink.Message {
 func (s *Server) newRecord(kind string, m *uplink.Message) Record {
 	r := Record{Time: time.Now().UTC(), Kind: kind, MTI: m.MTI, STAN: m.STAN, TerminalID: m.TerminalID,
 		Amount: m.Amount, Currency: m.Currency, TransactionID: m.TransactionID}
+	if m.QR != "" {
+		r.QRFormat = string(qr.Classify(m.QR))
+	}
 	if !m.PAN.IsZero() {
 		r.PAN = m.PAN.String()
 	}
@@ -486,7 +502,7 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 		return false, arqc.Key{}, ac
 	}
 	copy(ac[:], cryptogram)
-	data, err := arqc.Input(get)
+	inputs, err := arqc.Inputs(get)
 	if err != nil {
 		return false, arqc.Key{}, ac
 	}
@@ -514,11 +530,13 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 	}
 	mk := s.iccMasterKey(sch, imk, cardPAN.Digits(), psn)
 	sk := arqc.SessionKey(mk, [2]byte{atc[0], atc[1]})
-	want := arqc.Compute(sk, data)
-	if subtle.ConstantTimeCompare(want[:], ac[:]) != 1 {
-		return false, arqc.Key{}, ac
+	for _, data := range inputs {
+		want := arqc.Compute(sk, data)
+		if subtle.ConstantTimeCompare(want[:], ac[:]) == 1 {
+			return true, sk, ac
+		}
 	}
-	return true, sk, ac
+	return false, arqc.Key{}, ac
 }
 
 // iccMasterKey derives (and caches, as an issuer HSM keeps per-card keys)
@@ -548,27 +566,20 @@ type mkCacheKey struct {
 	psn    byte
 }
 
-// scheme picks the issuer key set from the AID (4F or 84), else the PAN.
+// scheme picks the issuer key set from the AID (4F or 84), else the PAN's
+// BIN, by the kernel's rules. Maestro cards use the Mastercard keys.
 func scheme(aid4F, aid84 []byte, digits string) string {
+	s := ""
 	for _, aid := range [][]byte{aid4F, aid84} {
-		if len(aid) >= 5 {
-			switch fmt.Sprintf("%X", aid[:5]) {
-			case "A000000003":
-				return "visa"
-			case "A000000004":
-				return "mastercard"
-			case "A000000333":
-				return "unionpay"
-			}
+		if s = emv.SchemeByRID(aid); s != "" {
+			break
 		}
 	}
-	switch {
-	case len(digits) > 0 && digits[0] == '4':
-		return "visa"
-	case len(digits) > 1 && (digits[:2] >= "51" && digits[:2] <= "55" || digits[:2] == "22"):
-		return "mastercard"
-	case len(digits) > 1 && digits[:2] == "62":
-		return "unionpay"
+	if s == "" {
+		s = pan.Scheme(digits)
 	}
-	return ""
+	if s == "maestro" {
+		return "mastercard"
+	}
+	return s
 }

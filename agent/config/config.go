@@ -127,8 +127,11 @@ func (r Readers) PCSCPattern() (*regexp.Regexp, error) {
 // (POST /v1/simulator/present), else the first by_amount range that
 // matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
-	Enabled  bool          `toml:"enabled"`
-	Card     string        `toml:"card"`
+	Enabled bool   `toml:"enabled"`
+	Card    string `toml:"card"`
+	// QR adds a simulated QR scanner ("qr-simulated"): the code a payment
+	// reads is the one shown with POST /v1/simulator/scan.
+	QR       bool          `toml:"qr"`
 	ByAmount []AmountRange `toml:"by_amount"`
 }
 

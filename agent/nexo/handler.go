@@ -382,16 +382,9 @@ func PaymentID(saleID, serviceID string) string {
 	return salePrefix(saleID) + "h" + hex.EncodeToString(t[:10])
 }
 
+// plainServiceID: a ServiceID that is itself a valid engine id suffix.
 func plainServiceID(s string) bool {
-	if s == "" || len(s) > MaxServiceID {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
-			return false
-		}
-	}
-	return true
+	return len(s) <= MaxServiceID && agent.ValidID(s) == nil
 }
 
 func salePrefix(saleID string) string {

@@ -11,8 +11,10 @@ require (
 )
 
 require (
+	github.com/creack/pty v1.1.24 // indirect
 	github.com/kr/text v0.2.0 // indirect
 	github.com/yerden/go-util v1.1.4 // indirect
+	go.bug.st/serial v1.8.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

@@ -38,19 +38,19 @@ func (c Cmd) String() string {
 type Status byte
 
 const (
-	StatusOK          Status = 0x00
-	StatusNoCard      Status = 0x01
-	StatusCardLost    Status = 0x02
-	StatusCardError   Status = 0x03
-	StatusUnknownCmd  Status = 0x04
-	StatusBadParam    Status = 0x05
-	StatusAborted     Status = 0x06
-	StatusBatteryLow  Status = 0x07
-	StatusNoSession   Status = 0x08
-	StatusCollision   Status = 0x09
-	responseBit              = 0x80
-	maxDisplayText           = 32
-	maxUID                   = 10
+	StatusOK         Status = 0x00
+	StatusNoCard     Status = 0x01
+	StatusCardLost   Status = 0x02
+	StatusCardError  Status = 0x03
+	StatusUnknownCmd Status = 0x04
+	StatusBadParam   Status = 0x05
+	StatusAborted    Status = 0x06
+	StatusBatteryLow Status = 0x07
+	StatusNoSession  Status = 0x08
+	StatusCollision  Status = 0x09
+	responseBit             = 0x80
+	maxDisplayText          = 32
+	maxUID                  = 10
 )
 
 func (s Status) String() string {

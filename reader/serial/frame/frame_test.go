@@ -183,3 +183,34 @@ func TestMessageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestScannerResync(t *testing.T) {
+	good, _ := Encode(I(NADDevice, 0, false, []byte{1, 2, 3}), LRC)
+	bad := append([]byte(nil), good...)
+	bad[4] ^= 0x10 // damaged INF: EDC mismatch
+	s := Scanner{Options: DecodeOptions{NAD: NADDevice, EDC: LRC}}
+	s.Feed([]byte{0x00, 0xFF, 0x21, 0x77}) // noise, including a NAD with a bad PCB
+	s.Feed(bad)
+	s.Feed(good)
+	var blocks, edc int
+	for {
+		b, ok, err := s.Next()
+		if err != nil {
+			if !errors.Is(err, ErrEDC) {
+				t.Fatalf("err %v", err)
+			}
+			edc++
+			continue
+		}
+		if !ok {
+			break
+		}
+		if !bytes.Equal(b.INF, []byte{1, 2, 3}) {
+			t.Fatalf("block %v", b)
+		}
+		blocks++
+	}
+	if blocks != 1 || edc != 1 || s.Garbage < 4 || s.Pending() != 0 {
+		t.Fatalf("blocks %d, edc errors %d, garbage %d, pending %d", blocks, edc, s.Garbage, s.Pending())
+	}
+}

@@ -58,3 +58,37 @@ func FuzzMessages(f *testing.F) {
 		_, _ = ParseResponse(in, CmdAPDU)
 	})
 }
+
+// FuzzScanner feeds a hostile stream in two pieces: no panic, and a valid
+// block appended after any garbage is still found.
+func FuzzScanner(f *testing.F) {
+	f.Add([]byte{0x21, 0x00, 0x05, 0x01}, 2)
+	f.Add([]byte{0xFF, 0x21, 0x21, 0x21}, 1)
+	f.Fuzz(func(t *testing.T, garbage []byte, cut int) {
+		s := Scanner{Options: DecodeOptions{NAD: NADDevice, EDC: CRC}}
+		if cut < 0 || cut > len(garbage) {
+			cut = len(garbage) / 2
+		}
+		s.Feed(garbage[:cut])
+		for {
+			if _, ok, err := s.Next(); !ok && err == nil {
+				break
+			}
+		}
+		s.Feed(garbage[cut:])
+		for {
+			if _, ok, err := s.Next(); !ok && err == nil {
+				break
+			}
+		}
+		// A partial block older than CWT is discarded; then a good block is found.
+		s.Discard()
+		want := I(NADDevice, 1, false, []byte("hello"))
+		enc, _ := Encode(want, CRC)
+		s.Feed(enc)
+		b, ok, err := s.Next()
+		if !ok || err != nil || string(b.INF) != "hello" {
+			t.Fatalf("block after garbage not found: %v %v %v", b, ok, err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"posagent/money"
 	"time"
 
 	"posagent/emv/pan"
@@ -34,12 +35,13 @@ func (s *session) terminalData() map[tlv.Tag][]byte {
 	c := s.t.Config
 	d := s.tx.Date
 	ans := func(v string, n int) []byte { return tlv.Fit([]byte(v), n, tlv.FormatANS) }
+	cur, _ := money.Numeric(s.tx.Currency) // Run refused unknown currencies
 	m := map[tlv.Tag][]byte{
 		0x9F02: tlv.EncodeN(uint64(max(s.tx.Amount, 0)), 6),
 		0x9F03: tlv.EncodeN(uint64(max(s.tx.OtherAmount, 0)), 6),
 		0x9F1A: tlv.EncodeN(uint64(c.CountryCode), 2),
 		0x5F2A: tlv.EncodeN(uint64(s.tx.Currency), 2),
-		0x5F36: {c.CurrencyExponent},
+		0x5F36: {byte(cur.Exponent())},
 		0x9A:   tlv.EncodeN(uint64(d.Year()%100*10000+int(d.Month())*100+d.Day()), 3),
 		0x9F21: tlv.EncodeN(uint64(d.Hour()*10000+d.Minute()*100+d.Second()), 3),
 		0x9C:   {s.tx.Type},
@@ -89,15 +91,15 @@ func (s *session) adoptRecorded(cla, ins byte, dol tlv.DOL, strip83 bool) {
 	if s.recorded == nil || len(dol) == 0 {
 		return
 	}
-	cmd, ok := s.recorded.RecordedCommand(cla, ins)
-	if !ok || len(cmd) < 6 {
+	raw, ok := s.recorded.RecordedCommand(cla, ins)
+	if !ok {
 		return
 	}
-	lc := int(cmd[4])
-	if len(cmd) < 5+lc {
+	cmd, err := reader.ParseCommand(raw)
+	if err != nil || len(cmd.Data) == 0 {
 		return
 	}
-	data := cmd[5 : 5+lc]
+	data := cmd.Data
 	if strip83 {
 		objs, err := tlv.Parse(data)
 		if err != nil || len(objs) != 1 || objs[0].Tag != 0x83 {

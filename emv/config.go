@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"posagent/money"
 	"strings"
 )
 
@@ -66,16 +67,17 @@ type AIDConfig struct {
 // Config is the terminal configuration. DefaultConfig gives working values
 // for a euro-zone attended online POS; LoadConfig reads one from a file.
 type Config struct {
-	TerminalType     byte     `json:"terminal_type"`     // 9F35
-	Capabilities     HexBytes `json:"capabilities"`      // 9F33, 3 bytes
-	AddCapabilities  HexBytes `json:"add_capabilities"`  // 9F40, 5 bytes
-	CountryCode      uint16   `json:"country_code"`      // 9F1A, numeric e.g. 250
-	CurrencyCode     uint16   `json:"currency_code"`     // 5F2A default, numeric e.g. 978
-	CurrencyExponent byte     `json:"currency_exponent"` // 5F36
-	MCC              uint16   `json:"mcc"`               // 9F15
-	TerminalID       string   `json:"terminal_id"`       // 9F1C, 8 chars
-	MerchantID       string   `json:"merchant_id"`       // 9F16, 15 chars
-	MerchantName     string   `json:"merchant_name"`     // 9F4E
+	TerminalType    byte     `json:"terminal_type"`    // 9F35
+	Capabilities    HexBytes `json:"capabilities"`     // 9F33, 3 bytes
+	AddCapabilities HexBytes `json:"add_capabilities"` // 9F40, 5 bytes
+	CountryCode     uint16   `json:"country_code"`     // 9F1A, numeric e.g. 250
+	// CurrencyCode is the default 5F2A (ISO 4217 numeric, e.g. 978); the
+	// exponent (5F36) follows each transaction's currency (package money).
+	CurrencyCode uint16 `json:"currency_code"`
+	MCC          uint16 `json:"mcc"`           // 9F15
+	TerminalID   string `json:"terminal_id"`   // 9F1C, 8 chars
+	MerchantID   string `json:"merchant_id"`   // 9F16, 15 chars
+	MerchantName string `json:"merchant_name"` // 9F4E
 	// OnlineCapable says the terminal can reach an acquirer.
 	OnlineCapable bool `json:"online_capable"`
 	// SupportCDA, SupportDDA, SupportSDA select the ODA methods offered.
@@ -134,20 +136,19 @@ func DefaultConfig() Config {
 		return c
 	}
 	return Config{
-		TerminalType:     0x22,
-		Capabilities:     mustHex("E0F8C8"),
-		AddCapabilities:  mustHex("F000F0A001"),
-		CountryCode:      250, // France
-		CurrencyCode:     978,
-		CurrencyExponent: 2,
-		MCC:              5411,
-		TerminalID:       "POSAGT01",
-		MerchantID:       "000000000000001",
-		MerchantName:     "posagent demo shop",
-		OnlineCapable:    true,
-		SupportCDA:       true,
-		SupportDDA:       true,
-		SupportSDA:       true,
+		TerminalType:    0x22,
+		Capabilities:    mustHex("E0F8C8"),
+		AddCapabilities: mustHex("F000F0A001"),
+		CountryCode:     250, // France
+		CurrencyCode:    978,
+		MCC:             5411,
+		TerminalID:      "POSAGT01",
+		MerchantID:      "000000000000001",
+		MerchantName:    "posagent demo shop",
+		OnlineCapable:   true,
+		SupportCDA:      true,
+		SupportDDA:      true,
+		SupportSDA:      true,
 		AIDs: []AIDConfig{
 			aid("A0000000031010", "VISA", "visa", KernelC3, "36004000"),
 			aid("A0000000032010", "VISA ELECTRON", "visa", KernelC3, "36004000"),
@@ -199,6 +200,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.AddCapabilities) != 5 {
 		return fmt.Errorf("%w: add_capabilities must be 5 bytes", ErrConfig)
+	}
+	if _, err := money.Numeric(c.CurrencyCode); err != nil {
+		return fmt.Errorf("%w: currency_code: %v", ErrConfig, err)
 	}
 	if len(c.AIDs) == 0 {
 		return fmt.Errorf("%w: empty AID list", ErrConfig)

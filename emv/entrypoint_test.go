@@ -339,3 +339,26 @@ func TestTerminalDataDate(t *testing.T) {
 		t.Fatalf("terminal data %X %X %X", d[0x9A], d[0x9F02], d[0x9F1A])
 	}
 }
+
+// 5F36 follows the transaction's currency, not the configured one: a yen
+// payment on a euro terminal has no decimals, a dinar one three.
+func TestTerminalDataCurrencyExponent(t *testing.T) {
+	for cur, want := range map[uint16]byte{978: 2, 392: 0, 414: 3} {
+		s := &session{t: &Terminal{Config: DefaultConfig()}, tx: Transaction{Amount: 1234, Currency: cur, Date: time.Now()}, un: hx("01020304")}
+		if d := s.terminalData(); !bytes.Equal(d[0x5F36], []byte{want}) {
+			t.Errorf("currency %d: 5F36 = %X, want %02X", cur, d[0x5F36], want)
+		}
+	}
+}
+
+func TestRunRefusesUnknownCurrency(t *testing.T) {
+	term := &Terminal{Config: DefaultConfig()}
+	if _, err := term.Run(context.Background(), &scripted{}, Transaction{Amount: 1, Currency: 999 - 1}); err == nil || !strings.Contains(err.Error(), "unknown currency") {
+		t.Fatalf("Run with currency 998: %v", err)
+	}
+	cfg := DefaultConfig()
+	cfg.CurrencyCode = 1
+	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
+		t.Fatalf("Validate with currency 001: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"posagent/money"
 	"time"
 
 	"posagent/emv/capk"
@@ -79,6 +80,9 @@ func (t *Terminal) Run(ctx context.Context, card Card, tx Transaction) (*Result,
 	s.recorded, _ = card.(RecordedSession)
 	if s.tx.Currency == 0 {
 		s.tx.Currency = t.Config.CurrencyCode
+	}
+	if _, err := money.Numeric(s.tx.Currency); err != nil {
+		return nil, fmt.Errorf("emv: transaction currency: %w", err)
 	}
 	if s.tx.Date.IsZero() {
 		if t.Now != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"posagent/money"
 	"time"
 
 	"posagent/emv"
@@ -120,8 +121,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	cfg := emv.DefaultConfig()
 	cur := uint16(*currency)
-	exp := currencyExponent(cur, cfg)
-	amount, err := parseAmount(*amountText, exp)
+	mc, err := money.Numeric(cur)
+	if err != nil {
+		return usage("--currency: %v", err)
+	}
+	amount, err := mc.ParseAmount(*amountText)
 	if err != nil {
 		return usage("--amount: %v", err)
 	}
@@ -133,7 +137,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--card: %v", err)
 	}
 	curText := fmt.Sprintf("%03d", cur)
-	amountShow := formatAmount(amount, exp) + " " + demoCurrencyName(cur)
+	amountShow := mc.FormatAmount(amount) + " " + demoCurrencyName(cur)
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -257,7 +261,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep := demoReport{
 		Report: res.Report(), Payment: demoTxnID(), Card: profile.Name, TestKeys: true,
-		Amount: formatAmount(amount, exp), AmountMinor: amount, Currency: curText, Acquirer: addr.String(),
+		Amount: mc.FormatAmount(amount), AmountMinor: amount, Currency: curText, Acquirer: addr.String(),
 	}
 	oda := "none"
 	if res.ODA != nil {
@@ -349,8 +353,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep.Journal = demoTotals(tot, curText)
 	j := rep.Journal
 	say("journal: %d authorisation(s) (%d approved, %d declined), approved amount %s, advices %d, reversals %d, net %s",
-		j.Authorisations, j.Approved, j.Declined, formatAmount(j.ApprovedAmount, exp)+" "+demoCurrencyName(cur),
-		j.Advices, j.Reversals, formatAmount(j.Net, exp)+" "+demoCurrencyName(cur))
+		j.Authorisations, j.Approved, j.Declined, mc.FormatAmount(j.ApprovedAmount)+" "+demoCurrencyName(cur),
+		j.Advices, j.Reversals, mc.FormatAmount(j.Net)+" "+demoCurrencyName(cur))
 	if *keep != "" {
 		rep.KeptDir = dir
 		say("stopped uplink and acquirer simulator; files kept in %s", dir)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"posagent/money"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,8 +133,14 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05Z")
 }
 
+// fmtAmount writes minor units in the entry's currency ("12.34 EUR",
+// "1234 JPY"); an unknown code is shown as minor units with the code.
 func fmtAmount(amount int64, currency string) string {
-	return fmt.Sprintf("%d.%02d %s", amount/100, amount%100, currency)
+	c, err := money.Parse(currency)
+	if err != nil {
+		return fmt.Sprintf("%d (minor units) %s", amount, currency)
+	}
+	return c.Format(amount)
 }
 
 func (q *queueCmd) ls(args []string) int {

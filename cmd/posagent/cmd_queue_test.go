@@ -79,9 +79,9 @@ func TestQueueCommands(t *testing.T) {
 		wantErr string   // substring of stderr
 		notWant []string
 	}{
-		{"ls", []string{"--data", dir, "ls"}, 0, []string{"rev-held", "adv-00003", "adv-00005", "12.50 978", "4 entries"}, "", []string{"adv-00000"}},
+		{"ls", []string{"--data", dir, "ls"}, 0, []string{"rev-held", "adv-00003", "adv-00005", "12.50 EUR", "4 entries"}, "", []string{"adv-00000"}},
 		{"ls --all", []string{"ls", "--all", "--data", dir}, 0, []string{"adv-00000", "failed", "declined", "476173******0010", "7 entries"}, "", nil},
-		{"stats", []string{"--data", dir, "stats"}, 0, []string{"held:     1", "pending:  3", "done:     2", "failed:   1", "outstanding offline approvals 978: 3, 37.50 978"}, "", nil},
+		{"stats", []string{"--data", dir, "stats"}, 0, []string{"held:     1", "pending:  3", "done:     2", "failed:   1", "outstanding offline approvals 978: 3, 37.50 EUR"}, "", nil},
 		{"show", []string{"--data", dir, "show", "adv-00001"}, 0, []string{"state:        failed", "format error", "never shown", "card velocity key: true"}, "", nil},
 		{"show missing", []string{"--data", dir, "show", "nope"}, 1, nil, "not found", nil},
 		{"export needs --json", []string{"--data", dir, "export"}, 2, nil, "--json", nil},
@@ -185,5 +185,22 @@ func TestQueueDataFromEnv(t *testing.T) {
 	code, out, errs := runQ(t, "stats")
 	if code != 0 || !strings.Contains(out, dir) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+func TestFmtAmount(t *testing.T) {
+	for _, c := range []struct {
+		amount   int64
+		currency string
+		want     string
+	}{
+		{1250, "978", "12.50 EUR"},
+		{1250, "392", "1250 JPY"},
+		{1250, "414", "1.250 KWD"},
+		{1250, "000", "1250 (minor units) 000"},
+	} {
+		if got := fmtAmount(c.amount, c.currency); got != c.want {
+			t.Errorf("fmtAmount(%d, %q) = %q, want %q", c.amount, c.currency, got, c.want)
+		}
 	}
 }

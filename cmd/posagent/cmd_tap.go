@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"posagent/money"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,9 +77,6 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *unmasked && *record == "" {
 		return usage("--unmasked only applies to --record")
 	}
-	if *currency > 999 {
-		return usage("--currency %d is not an ISO 4217 numeric code", *currency)
-	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "posagent tap: %v\n", err)
 		return 1
@@ -91,12 +89,18 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(err)
 		}
 	}
-	cur := uint16(*currency)
-	if cur == 0 {
-		cur = cfg.CurrencyCode
+	cur := cfg.CurrencyCode
+	if *currency != 0 {
+		if *currency > 999 {
+			return usage("--currency %d is not an ISO 4217 numeric code", *currency)
+		}
+		cur = uint16(*currency)
 	}
-	exp := currencyExponent(cur, cfg)
-	amount, err := parseAmount(*amountText, exp)
+	mc, err := money.Numeric(cur)
+	if err != nil {
+		return usage("--currency: %v", err)
+	}
+	amount, err := mc.ParseAmount(*amountText)
 	if err != nil {
 		return usage("--amount: %v", err)
 	}
@@ -125,7 +129,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if !*asJSON {
-		fmt.Fprintf(stderr, "present card (%s)...\n", formatAmount(amount, exp))
+		fmt.Fprintf(stderr, "present card (%s)...\n", mc.Format(amount))
 	}
 	st, err := pc.WaitCard(wctx, func(name string) bool {
 		if match != nil {
@@ -210,7 +214,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	printTap(stdout, rep, amount, exp, cur)
+	printTap(stdout, rep, amount, mc)
 	return 0
 }
 
@@ -238,9 +242,9 @@ func ignoredReaders(pc *pcsc.Context, profiles *firmwareprofiles.Set, match *reg
 
 func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
 
-func printTap(w io.Writer, r tapReport, amount int64, exp byte, cur uint16) {
+func printTap(w io.Writer, r tapReport, amount int64, cur money.Currency) {
 	fmt.Fprintf(w, "outcome   %s\n", r.Outcome)
-	fmt.Fprintf(w, "amount    %s (currency %03d)\n", formatAmount(amount, exp), cur)
+	fmt.Fprintf(w, "amount    %s (currency %03d)\n", cur.Format(amount), cur.NumericCode())
 	fmt.Fprintf(w, "reader    %s (%s)\n", r.Reader, r.Profile)
 	line := func(k string, v any) {
 		b, _ := json.Marshal(v)
@@ -264,51 +268,6 @@ func printTap(w io.Writer, r tapReport, amount int64, exp byte, cur uint16) {
 	}
 	fmt.Fprintf(w, "commands  %d\n", r.Commands)
 	fmt.Fprintf(w, "timings   wait %.2f ms, card %.2f ms, total %.2f ms\n", r.Timings.WaitMS, r.Timings.CardMS, r.Timings.TotalMS)
-}
-
-// minorUnits gives ISO 4217 exponents that differ from 2.
-var minorUnits = map[uint16]byte{
-	48: 3, 368: 3, 400: 3, 414: 3, 434: 3, 512: 3, 788: 3, // BHD IQD JOD KWD LYD OMR TND
-	152: 0, 352: 0, 392: 0, 410: 0, 704: 0, 950: 0, 952: 0, // CLP ISK JPY KRW VND XAF XOF
-}
-
-func currencyExponent(cur uint16, cfg emv.Config) byte {
-	if cur == cfg.CurrencyCode {
-		return cfg.CurrencyExponent
-	}
-	if e, ok := minorUnits[cur]; ok {
-		return e
-	}
-	return 2
-}
-
-// parseAmount reads "12.34" as minor units with exp decimals. It refuses
-// signs, more decimals than the currency has, and more than 12 digits
-// (EMV amounts are n12).
-func parseAmount(s string, exp byte) (int64, error) {
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" || (hasDot && frac == "") || strings.Trim(whole+frac, "0123456789") != "" {
-		return 0, fmt.Errorf("%q is not an amount like 12.34", s)
-	}
-	if len(frac) > int(exp) {
-		return 0, fmt.Errorf("%q has more than %d decimals", s, exp)
-	}
-	digits := strings.TrimLeft(whole+frac+strings.Repeat("0", int(exp)-len(frac)), "0")
-	if len(digits) > 12 {
-		return 0, fmt.Errorf("%q is too large (12 digits at most)", s)
-	}
-	if digits == "" {
-		return 0, nil
-	}
-	return strconv.ParseInt(digits, 10, 64)
-}
-
-func formatAmount(v int64, exp byte) string {
-	if exp == 0 {
-		return strconv.FormatInt(v, 10)
-	}
-	p := int64(math.Pow10(int(exp)))
-	return fmt.Sprintf("%d.%0*d", v/p, int(exp), v%p)
 }
 
 // tapRecorder records the card session for --record.

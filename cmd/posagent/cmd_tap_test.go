@@ -9,68 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"posagent/emv"
 	"posagent/emv/cardsim/vpcd"
 	"posagent/reader/pcsc/pcsctest"
 )
-
-func TestParseAmount(t *testing.T) {
-	tests := []struct {
-		in      string
-		exp     byte
-		want    int64
-		wantErr string
-	}{
-		{"12.34", 2, 1234, ""},
-		{"12", 2, 1200, ""},
-		{"12.3", 2, 1230, ""},
-		{"0.01", 2, 1, ""},
-		{"0", 2, 0, ""},
-		{"000.50", 2, 50, ""},
-		{"1500", 0, 1500, ""},
-		{"1.234", 3, 1234, ""},
-		{"999999999999", 0, 999999999999, ""},
-		{"9999999999.99", 2, 999999999999, ""},
-		{"10000000000.00", 2, 0, "too large"},
-		{"1.5", 0, 0, "more than 0 decimals"},
-		{"12.345", 2, 0, "more than 2 decimals"},
-		{"-1.00", 2, 0, "not an amount"},
-		{"+1", 2, 0, "not an amount"},
-		{"1e3", 2, 0, "not an amount"},
-		{"12.", 2, 0, "not an amount"},
-		{".5", 2, 0, "not an amount"},
-		{"1,50", 2, 0, "not an amount"},
-		{"", 2, 0, "not an amount"},
-		{"1.2.3", 2, 0, "not an amount"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			got, err := parseAmount(tc.in, tc.exp)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Errorf("parseAmount(%q) = %d, %v; want error %q", tc.in, got, err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("parseAmount(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
-			}
-			back, err := parseAmount(formatAmount(got, tc.exp), tc.exp)
-			if err != nil || back != got {
-				t.Errorf("round trip %d -> %q -> %d, %v", got, formatAmount(got, tc.exp), back, err)
-			}
-		})
-	}
-}
-
-func TestCurrencyExponent(t *testing.T) {
-	cfg := emv.DefaultConfig()
-	for cur, want := range map[uint16]byte{978: 2, 840: 2, 392: 0, 414: 3} {
-		if got := currencyExponent(cur, cfg); got != want {
-			t.Errorf("currencyExponent(%d) = %d, want %d", cur, got, want)
-		}
-	}
-}
 
 func TestTapUsage(t *testing.T) {
 	tests := []struct {

@@ -127,8 +127,8 @@ func showTrace(w *bytes.Buffer, t *trace.Trace, unmasked bool) {
 			fmt.Fprintln(w, "  > *")
 		} else {
 			fmt.Fprintf(w, "  > %s\n", traceSpacedHex(ex.Command))
-			if data := traceCommandData(ex.Command); len(data) > 0 && ex.Command[1] == 0xA8 {
-				traceDumpTLV(w, data, unmasked)
+			if c, err := reader.ParseCommand(ex.Command); err == nil && len(c.Data) > 0 && c.INS == 0xA8 {
+				traceDumpTLV(w, c.Data, unmasked)
 			}
 		}
 		fmt.Fprintf(w, "  < %s\n", traceSpacedHex(ex.Response))
@@ -156,14 +156,6 @@ func traceSWMeaning(sw reader.SW) string {
 		return s[i:]
 	}
 	return ""
-}
-
-// commandData returns the data field of a short command APDU, nil if none.
-func traceCommandData(cmd []byte) []byte {
-	if len(cmd) < 6 || cmd[4] == 0 || len(cmd) < 5+int(cmd[4]) {
-		return nil
-	}
-	return cmd[5 : 5+int(cmd[4])]
 }
 
 func traceSpacedHex(b []byte) string {

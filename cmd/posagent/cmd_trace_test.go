@@ -208,3 +208,17 @@ func TestTraceReplayDeterministic(t *testing.T) {
 		t.Fatalf("two replays differ:\n%s\n%s", a, b)
 	}
 }
+
+// An extended-length GPO (Lc 00 00 04) is shown with its data, as a short one
+// is: the CLI parses commands with reader.ParseCommand like the replayer.
+func TestTraceShowExtendedGPO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ext.trace")
+	body := "> 80 A8 00 00 00 00 04 83 02 9F 02 00 00\n< 80 06 00 80 08 01 01 00 90 00\n"
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runTraceCmd(t, "show", path)
+	if code != 0 || !strings.Contains(out, "9F02") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}

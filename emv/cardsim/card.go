@@ -124,49 +124,8 @@ func (c *Card) clearTxn() {
 	c.genAC, c.firstCID = 0, 0
 }
 
-// apdu is a decoded command APDU (ISO/IEC 7816-4 short form).
-type apdu struct {
-	cla, ins, p1, p2 byte
-	data             []byte
-	le               int // 0 when absent; 256 for 00
-	hasData          bool
-}
-
-// parseAPDU decodes the four cases of a short APDU; extended lengths are
-// refused with 6700.
-func parseAPDU(b []byte) (apdu, reader.SW) {
-	if len(b) < 4 {
-		return apdu{}, reader.SWWrongLength
-	}
-	a := apdu{cla: b[0], ins: b[1], p1: b[2], p2: b[3]}
-	switch {
-	case len(b) == 4:
-	case len(b) == 5:
-		a.le = int(b[4])
-		if a.le == 0 {
-			a.le = 256
-		}
-	default:
-		lc := int(b[4])
-		switch {
-		case lc == 0:
-			return a, reader.SWWrongLength // extended length: not supported
-		case len(b) == 5+lc:
-		case len(b) == 6+lc:
-			a.le = int(b[5+lc])
-			if a.le == 0 {
-				a.le = 256
-			}
-		default:
-			return a, reader.SWWrongLength
-		}
-		a.data, a.hasData = b[5:5+lc], true
-	}
-	return a, reader.SWOK
-}
-
 // handler answers one command: response data and status word.
-type handler func(c *Card, a apdu) ([]byte, reader.SW)
+type handler func(c *Card, a reader.Command) ([]byte, reader.SW)
 
 var commands = map[byte]struct {
 	cla byte
@@ -178,7 +137,7 @@ var commands = map[byte]struct {
 	0xAE: {0x80, (*Card).generateAC},
 	0x88: {0x00, (*Card).internalAuthenticate},
 	0xCA: {0x80, (*Card).getData},
-	0xC0: {0x00, func(*Card, apdu) ([]byte, reader.SW) { return nil, reader.SWConditionsNotSatisf }},
+	0xC0: {0x00, func(*Card, reader.Command) ([]byte, reader.SW) { return nil, reader.SWConditionsNotSatisf }},
 }
 
 // Transmit answers one command APDU with response data and status word.
@@ -204,41 +163,41 @@ func (c *Card) Transmit(ctx context.Context, cmd []byte) ([]byte, error) {
 }
 
 func (c *Card) dispatch(b []byte) ([]byte, reader.SW) {
-	a, sw := parseAPDU(b)
-	if sw != reader.SWOK {
+	a, err := reader.ParseCommand(b)
+	if err != nil || a.Extended { // extended lengths: not supported
 		if len(b) >= 2 && b[0] != 0x00 && b[0] != 0x80 {
 			return nil, reader.SWClaNotSupported
 		}
-		return nil, sw
+		return nil, reader.SWWrongLength
 	}
-	if a.cla != 0x00 && a.cla != 0x80 {
+	if a.CLA != 0x00 && a.CLA != 0x80 {
 		return nil, reader.SWClaNotSupported
 	}
-	h, ok := commands[a.ins]
+	h, ok := commands[a.INS]
 	if !ok {
 		return nil, reader.SWInsNotSupported
 	}
-	if a.cla != h.cla {
+	if a.CLA != h.cla {
 		return nil, reader.SWClaNotSupported
 	}
 	data, sw := h.run(c, a)
 	// ISO 7816-4: an Le shorter than the data is answered 6Cxx with the
 	// exact length; the terminal re-sends (reader.Exchange does).
-	if sw == reader.SWOK && a.le != 0 && a.le < len(data) && len(data) <= 256 {
+	if sw == reader.SWOK && a.Ne() != 0 && a.Ne() < len(data) && len(data) <= 256 {
 		return nil, reader.SW(0x6C00 | uint16(len(data)&0xFF))
 	}
 	return data, sw
 }
 
-func (c *Card) selectCmd(a apdu) ([]byte, reader.SW) {
-	if a.p1 != 0x04 || (a.p2 != 0x00 && a.p2 != 0x02) {
+func (c *Card) selectCmd(a reader.Command) ([]byte, reader.SW) {
+	if a.P1 != 0x04 || (a.P2 != 0x00 && a.P2 != 0x02) {
 		return nil, swIncorrectP1P2
 	}
-	if !a.hasData || len(a.data) > 16 {
+	if len(a.Data) == 0 || len(a.Data) > 16 {
 		return nil, reader.SWWrongLength
 	}
-	name := a.data
-	next := a.p2 == 0x02
+	name := a.Data
+	next := a.P2 == 0x02
 	if string(name) == string(ppseName) {
 		if next {
 			return nil, reader.SWFileNotFound
@@ -262,35 +221,35 @@ func (c *Card) selectCmd(a apdu) ([]byte, reader.SW) {
 	return slices.Clone(c.im.fci), reader.SWOK
 }
 
-func (c *Card) readRecord(a apdu) ([]byte, reader.SW) {
-	if a.hasData {
+func (c *Card) readRecord(a reader.Command) ([]byte, reader.SW) {
+	if len(a.Data) > 0 {
 		return nil, reader.SWWrongLength
 	}
-	if a.p1 == 0 || a.p2&0x07 != 0x04 || a.p2>>3 == 0 {
+	if a.P1 == 0 || a.P2&0x07 != 0x04 || a.P2>>3 == 0 {
 		return nil, swIncorrectP1P2
 	}
 	if !c.gpo {
 		return nil, reader.SWConditionsNotSatisf
 	}
-	sfi := a.p2 >> 3
+	sfi := a.P2 >> 3
 	if c.p.Fault == FaultUnexpectedSW && sfi == 2 {
 		return nil, swNoDiagnosis
 	}
-	r, ok := c.im.records[recKey(sfi, a.p1)]
+	r, ok := c.im.records[recKey(sfi, a.P1)]
 	if !ok {
 		return nil, reader.SWRecordNotFound
 	}
 	return slices.Clone(r), reader.SWOK
 }
 
-func (c *Card) getData(a apdu) ([]byte, reader.SW) {
-	if a.hasData {
+func (c *Card) getData(a reader.Command) ([]byte, reader.SW) {
+	if len(a.Data) > 0 {
 		return nil, reader.SWWrongLength
 	}
 	if !c.app {
 		return nil, reader.SWConditionsNotSatisf
 	}
-	switch uint16(a.p1)<<8 | uint16(a.p2) {
+	switch uint16(a.P1)<<8 | uint16(a.P2) {
 	case 0x9F36:
 		return tlv.Encode(0x9F36, []byte{byte(c.atc >> 8), byte(c.atc)}), reader.SWOK
 	case 0x9F13:

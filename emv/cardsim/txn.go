@@ -99,17 +99,17 @@ func (c *Card) randBytes(n int) []byte {
 	return b
 }
 
-func (c *Card) getProcessingOptions(a apdu) ([]byte, reader.SW) {
-	if a.p1 != 0 || a.p2 != 0 {
+func (c *Card) getProcessingOptions(a reader.Command) ([]byte, reader.SW) {
+	if a.P1 != 0 || a.P2 != 0 {
 		return nil, swIncorrectP1P2
 	}
 	if !c.app || c.gpo {
 		return nil, reader.SWConditionsNotSatisf
 	}
-	if !a.hasData {
+	if len(a.Data) == 0 {
 		return nil, reader.SWWrongLength
 	}
-	objs, err := tlv.Parse(a.data)
+	objs, err := tlv.Parse(a.Data)
 	if err != nil || len(objs) != 1 || objs[0].Tag != 0x83 {
 		return nil, swWrongData
 	}
@@ -236,20 +236,20 @@ func (c *Card) qGPO() []byte {
 	return tlv.Encode(0x77, v)
 }
 
-func (c *Card) internalAuthenticate(a apdu) ([]byte, reader.SW) {
+func (c *Card) internalAuthenticate(a reader.Command) ([]byte, reader.SW) {
 	if c.p.Kind == KindQ || c.p.AIP[0]&0x20 == 0 {
 		return nil, reader.SWInsNotSupported
 	}
-	if a.p1 != 0 || a.p2 != 0 {
+	if a.P1 != 0 || a.P2 != 0 {
 		return nil, swIncorrectP1P2
 	}
 	if !c.gpo {
 		return nil, reader.SWConditionsNotSatisf
 	}
-	if !a.hasData || len(a.data) != c.im.ddol.Len() {
+	if len(a.Data) == 0 || len(a.Data) != c.im.ddol.Len() {
 		return nil, reader.SWWrongLength
 	}
-	sig, err := c.im.icc.SignDynamic(c.randBytes(8), a.data)
+	sig, err := c.im.icc.SignDynamic(c.randBytes(8), a.Data)
 	if err != nil {
 		return nil, swNoDiagnosis
 	}
@@ -259,12 +259,12 @@ func (c *Card) internalAuthenticate(a apdu) ([]byte, reader.SW) {
 // generateAC is card risk management and the cryptogram of M/Chip and the
 // generic path. The first GENERATE AC takes CDOL1 data, a second one (after
 // an ARQC) CDOL2 data.
-func (c *Card) generateAC(a apdu) ([]byte, reader.SW) {
+func (c *Card) generateAC(a reader.Command) ([]byte, reader.SW) {
 	if c.p.Kind == KindQ {
 		return nil, reader.SWInsNotSupported
 	}
-	req := a.p1 & 0xC0
-	if a.p2 != 0 || req == 0xC0 || a.p1&0x2F != 0 {
+	req := a.P1 & 0xC0
+	if a.P2 != 0 || req == 0xC0 || a.P1&0x2F != 0 {
 		return nil, swIncorrectP1P2
 	}
 	if !c.gpo || c.genAC >= 2 || (c.genAC == 1 && c.firstCID != cidARQC) {
@@ -277,17 +277,17 @@ func (c *Card) generateAC(a apdu) ([]byte, reader.SW) {
 			return nil, swIncorrectP1P2 // a second GENERATE AC asks TC or AAC
 		}
 	}
-	if !a.hasData || len(a.data) != dol.Len() {
+	if len(a.Data) == 0 || len(a.Data) != dol.Len() {
 		return nil, reader.SWWrongLength
 	}
-	vals, err := dol.Split(a.data)
+	vals, err := dol.Split(a.Data)
 	if err != nil {
 		return nil, reader.SWWrongLength
 	}
 	for t, v := range vals {
 		c.term[t] = v
 	}
-	c.cdolData = append(c.cdolData, a.data...)
+	c.cdolData = append(c.cdolData, a.Data...)
 
 	var cid byte
 	if c.genAC == 0 {
@@ -312,7 +312,7 @@ func (c *Card) generateAC(a apdu) ([]byte, reader.SW) {
 	} else {
 		iad[2] = c.firstCID>>2 | cid
 	}
-	cda := a.p1&0x10 != 0 && c.p.AIP[0]&0x01 != 0 && cid != cidAAC
+	cda := a.P1&0x10 != 0 && c.p.AIP[0]&0x01 != 0 && cid != cidAAC
 	if cda {
 		iad[3] |= 0x02 // CVR: combined DDA/AC generation returned
 	}

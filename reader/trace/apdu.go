@@ -3,64 +3,11 @@ package trace
 import (
 	"encoding/hex"
 	"fmt"
+	"posagent/reader"
 	"strings"
 
 	"posagent/emv/tlv"
 )
-
-// apdu is a command split into header, data and Le (ISO 7816-4 cases 1-4,
-// short and extended). le is the raw Le field, nil when absent.
-type apdu struct {
-	hdr  [4]byte
-	data []byte
-	le   []byte
-}
-
-// splitAPDU decodes the length fields of a command; ok is false when they
-// are inconsistent.
-func splitAPDU(b []byte) (apdu, bool) {
-	var a apdu
-	if len(b) < 4 {
-		return a, false
-	}
-	copy(a.hdr[:], b)
-	body := b[4:]
-	switch {
-	case len(body) == 0: // case 1
-		return a, true
-	case len(body) == 1: // case 2S
-		a.le = body
-		return a, true
-	case body[0] != 0: // case 3S / 4S
-		lc := int(body[0])
-		switch len(body) {
-		case 1 + lc:
-			a.data = body[1:]
-			return a, true
-		case 2 + lc:
-			a.data, a.le = body[1:1+lc], body[1+lc:]
-			return a, true
-		}
-		return a, false
-	case len(body) == 3: // case 2E
-		a.le = body
-		return a, true
-	case len(body) > 3: // case 3E / 4E
-		lc := int(body[1])<<8 | int(body[2])
-		if lc == 0 {
-			return a, false
-		}
-		switch len(body) {
-		case 3 + lc:
-			a.data = body[3:]
-			return a, true
-		case 5 + lc:
-			a.data, a.le = body[3:3+lc], body[3+lc:]
-			return a, true
-		}
-	}
-	return a, false
-}
 
 // header returns CLA INS P1 P2 as hex, the only part of a command that is
 // safe to show anywhere.
@@ -86,15 +33,15 @@ func Describe(cmd []byte) string {
 		return fmt.Sprintf("malformed command of %d bytes", len(cmd))
 	}
 	cla, ins, p1, p2 := cmd[0], cmd[1], cmd[2], cmd[3]
-	a, ok := splitAPDU(cmd)
+	a, err := reader.ParseCommand(cmd)
 	switch ins {
 	case 0xA4:
-		if !ok || len(a.data) == 0 {
+		if err != nil || len(a.Data) == 0 {
 			return fmt.Sprintf("SELECT P1P2 %02X%02X", p1, p2)
 		}
-		s := "SELECT " + strings.ToUpper(hex.EncodeToString(a.data))
-		if printableName(a.data) {
-			s += fmt.Sprintf(" %q", string(a.data))
+		s := "SELECT " + strings.ToUpper(hex.EncodeToString(a.Data))
+		if printableName(a.Data) {
+			s += fmt.Sprintf(" %q", string(a.Data))
 		}
 		if p2&0x02 != 0 {
 			s += " (next)"

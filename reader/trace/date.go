@@ -2,6 +2,7 @@ package trace
 
 import (
 	"encoding/hex"
+	"posagent/reader"
 	"time"
 
 	"posagent/emv/tlv"
@@ -59,16 +60,16 @@ func RecordedDate(t *Trace) (time.Time, bool) {
 
 // dateIn reads 9A (and 9F21) from the DOL data of cmd.
 func dateIn(cmd []byte, dolFor func(ins byte) tlv.DOL) (time.Time, bool) {
-	a, ok := splitAPDU(cmd)
-	if !ok || len(a.data) == 0 {
+	a, err := reader.ParseCommand(cmd)
+	if err != nil || len(a.Data) == 0 {
 		return time.Time{}, false
 	}
-	dol := dolFor(a.hdr[1])
+	dol := dolFor(a.INS)
 	if !dol.Has(0x9A) {
 		return time.Time{}, false
 	}
-	data := a.data
-	if a.hdr[1] == 0xA8 {
+	data := a.Data
+	if a.INS == 0xA8 {
 		objs, err := tlv.Parse(data)
 		if err != nil || len(objs) != 1 || objs[0].Tag != 0x83 {
 			return time.Time{}, false

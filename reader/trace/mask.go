@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"posagent/reader"
 
 	"posagent/emv/tlv"
 )
@@ -93,20 +94,20 @@ type masker struct {
 }
 
 func (m *masker) command(cmd []byte) {
-	a, ok := splitAPDU(cmd)
-	if !ok || len(a.data) == 0 {
+	a, err := reader.ParseCommand(cmd) // a.Data aliases cmd: masked in place
+	if err != nil || len(a.Data) == 0 {
 		return
 	}
-	switch a.hdr[1] {
+	switch a.INS {
 	case 0x20, 0x24: // VERIFY, CHANGE REFERENCE DATA: PIN blocks
-		for i := range a.data {
-			a.data[i] = 0xFF
+		for i := range a.Data {
+			a.Data[i] = 0xFF
 		}
 	case 0xA4, 0xAE, 0x88, 0x82, 0x2A:
 		// SELECT names and DOL-concatenated data are not TLV: leave them,
 		// the raw PAN pass still covers them.
 	default:
-		m.tlvData(a.data)
+		m.tlvData(a.Data)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"posagent/reader"
 	"strings"
 	"sync"
 )
@@ -110,38 +111,44 @@ func match(rec, cmd []byte) (matchKind, string) {
 	if bytes.Equal(rec, cmd) {
 		return exactMatch, ""
 	}
-	ra, ok1 := splitAPDU(rec)
-	ca, ok2 := splitAPDU(cmd)
-	if !ok1 || !ok2 {
+	ra, err1 := reader.ParseCommand(rec)
+	ca, err2 := reader.ParseCommand(cmd)
+	if err1 != nil || err2 != nil {
 		return noMatch, ""
 	}
 	var notes []string
-	if ca.hdr[1] == 0xC0 && ra.hdr[1] == 0x0C {
-		ra.hdr[1] = 0xC0
+	if ca.INS == 0xC0 && ra.INS == 0x0C {
+		ra.INS = 0xC0
 		notes = append(notes, "INS 0C recorded instead of C0")
 	}
-	if ra.hdr != ca.hdr {
+	if ra.CLA != ca.CLA || ra.INS != ca.INS || ra.P1 != ca.P1 || ra.P2 != ca.P2 {
 		return noMatch, ""
 	}
-	if !bytes.Equal(ra.data, ca.data) {
-		isSelect := ca.hdr[1] == 0xA4 && ca.hdr[2] == 0x04
-		if !isSelect || len(ra.data) == 0 || len(ca.data) == 0 ||
-			!(bytes.HasPrefix(ra.data, ca.data) || bytes.HasPrefix(ca.data, ra.data)) {
+	if !bytes.Equal(ra.Data, ca.Data) {
+		isSelect := ca.INS == 0xA4 && ca.P1 == 0x04
+		if !isSelect || len(ra.Data) == 0 || len(ca.Data) == 0 ||
+			!(bytes.HasPrefix(ra.Data, ca.Data) || bytes.HasPrefix(ca.Data, ra.Data)) {
 			return noMatch, ""
 		}
 		notes = append(notes, "partial name")
 	}
-	if !bytes.Equal(ra.le, ca.le) {
-		notes = append(notes, fmt.Sprintf("Le %s recorded, %s sent", leString(ra.le), leString(ca.le)))
+	if rl, cl := leString(ra), leString(ca); rl != cl {
+		notes = append(notes, fmt.Sprintf("Le %s recorded, %s sent", rl, cl))
 	}
 	return variantMatch, strings.Join(notes, ", ")
 }
 
-func leString(le []byte) string {
-	if le == nil {
+// leString shows a command's Le field as it was encoded.
+func leString(c reader.Command) string {
+	switch {
+	case !c.HasLe:
 		return "absent"
+	case !c.Extended:
+		return fmt.Sprintf("%02X", c.Le)
+	case len(c.Data) > 0:
+		return fmt.Sprintf("%04X", c.Le)
 	}
-	return strings.ToUpper(hex.EncodeToString(le))
+	return fmt.Sprintf("00%04X", c.Le)
 }
 
 // RecordedCommand returns a copy of the full command APDU of the next

@@ -21,6 +21,7 @@ import (
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader"
 	"posagent/reader/pcsc"
+	"posagent/reader/serial"
 	"posagent/reader/trace"
 )
 
@@ -47,7 +48,8 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	amountText := fs.String("amount", "", "amount in major units, e.g. 12.34 (required)")
 	currency := fs.Uint("currency", 0, "ISO 4217 numeric currency code (default: the terminal config's, 978)")
-	readerPat := fs.String("reader", "", "reader-name pattern (case-insensitive regexp); default: every contactless reader")
+	readerPat := fs.String("reader", "", "reader-name pattern (case-insensitive regexp), or serial:PATH for a dongle; default: every contactless PC/SC reader")
+	dongleProfile := fs.String("dongle-profile", "", "with --reader serial:PATH: dongle profile ID (default: the fallback dongle profile)")
 	testKeys := fs.Bool("test-keys", false, "accept scheme test CA keys and software-card keys (never for live money)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	record := fs.String("record", "", "write the card session to this .trace file (PAN and track data masked)")
@@ -105,7 +107,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--amount: %v", err)
 	}
 	var match *regexp.Regexp
-	if *readerPat != "" {
+	if _, dongle := serialReaderPath(*readerPat); *readerPat != "" && !dongle {
 		if match, err = regexp.Compile("(?i)" + *readerPat); err != nil {
 			return usage("--reader: %v", err)
 		}
@@ -120,43 +122,23 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	pc, err := pcsc.Open(pcsc.Options{Logger: log})
-	if err != nil {
-		return fail(err)
-	}
-	defer pc.Close()
-
 	wctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	if !*asJSON {
 		fmt.Fprintf(stderr, "present card (%s)...\n", mc.Format(amount))
 	}
-	st, err := pc.WaitCard(wctx, func(name string) bool {
-		if match != nil {
-			return match.MatchString(name)
-		}
-		return profiles.Match(name).Contactless
-	})
+	var tr *tapReader
+	if dev, ok := serialReaderPath(*readerPat); ok {
+		tr, err = waitSerialCard(ctx, wctx, dev, *dongleProfile, *profDir, log)
+	} else {
+		tr, err = waitPCSCCard(ctx, wctx, profiles, match, *timeout, log)
+	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return fail(fmt.Errorf("no card within %v%s", *timeout, ignoredReaders(pc, profiles, match)))
-		}
 		return fail(err)
 	}
+	defer tr.close()
 	seen := time.Now()
-	prof := profiles.Match(st.Reader)
-	log.Debug("card seen", "reader", st.Reader, "profile", prof.ID)
-
-	card, err := pc.Connect(ctx, st.Reader, pcsc.ConnectOptions{Contactless: prof.Contactless, MaxAPDU: prof.MaxAPDU})
-	if err != nil {
-		return fail(err)
-	}
-	defer card.Close()
-	signal := func(s firmwareprofiles.Signal) {
-		if err := prof.Signal(ctx, card, s); err != nil && !errors.Is(err, firmwareprofiles.ErrNoSignal) {
-			log.Warn("reader signal failed", "signal", s, "err", err)
-		}
-	}
+	card, signal := tr.card, tr.signal
 	signal(firmwareprofiles.SignalPresent)
 
 	term := &emv.Terminal{Config: cfg, TestKeys: *testKeys || cfg.TestKeys}
@@ -168,8 +150,8 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rec, err := newTapRecorder(*record, *unmasked, card, []trace.Meta{
 		{Key: "source", Value: "posagent tap"},
 		{Key: "interface", Value: "contactless"},
-		{Key: "reader", Value: st.Reader},
-		{Key: "profile", Value: prof.ID},
+		{Key: "reader", Value: tr.reader},
+		{Key: "profile", Value: tr.profile},
 		{Key: "date", Value: seen.UTC().Format(time.RFC3339)},
 		{Key: "amount", Value: strconv.FormatInt(amount, 10)},
 		{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
@@ -189,7 +171,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if runErr != nil {
 		signal(firmwareprofiles.SignalFailure)
-		if errors.Is(runErr, pcsc.ErrCardRemoved) {
+		if errors.Is(runErr, pcsc.ErrCardRemoved) || errors.Is(runErr, serial.ErrCardLost) || errors.Is(runErr, serial.ErrLinkDown) {
 			return fail(fmt.Errorf("card removed during the transaction: no outcome (%v)", runErr))
 		}
 		return fail(fmt.Errorf("no outcome: %w", runErr))
@@ -201,7 +183,7 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		signal(firmwareprofiles.SignalFailure)
 	}
 
-	rep := tapReport{Report: res.Report(), Reader: st.Reader, Profile: prof.ID, Timings: tapTimings{
+	rep := tapReport{Report: res.Report(), Reader: tr.reader, Profile: tr.profile, Timings: tapTimings{
 		WaitMS:  ms(seen.Sub(start)),
 		CardMS:  ms(done.Sub(seen)),
 		TotalMS: ms(done.Sub(start)),
@@ -216,6 +198,52 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	printTap(stdout, rep, amount, mc)
 	return 0
+}
+
+// tapReader is the card a tap runs on, whichever reader found it.
+type tapReader struct {
+	card    reader.Card
+	reader  string // reader name
+	profile string // profile ID
+	signal  func(firmwareprofiles.Signal)
+	close   func()
+}
+
+// waitPCSCCard waits (wctx) for a card on a PC/SC reader matching match (or
+// any contactless one) and connects to it (ctx).
+func waitPCSCCard(ctx, wctx context.Context, profiles *firmwareprofiles.Set, match *regexp.Regexp, timeout time.Duration, log *slog.Logger) (*tapReader, error) {
+	pc, err := pcsc.Open(pcsc.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	st, err := pc.WaitCard(wctx, func(name string) bool {
+		if match != nil {
+			return match.MatchString(name)
+		}
+		return profiles.Match(name).Contactless
+	})
+	if err != nil {
+		defer pc.Close()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("no card within %v%s", timeout, ignoredReaders(pc, profiles, match))
+		}
+		return nil, err
+	}
+	prof := profiles.Match(st.Reader)
+	log.Debug("card seen", "reader", st.Reader, "profile", prof.ID)
+
+	card, err := pc.Connect(ctx, st.Reader, pcsc.ConnectOptions{Contactless: prof.Contactless, MaxAPDU: prof.MaxAPDU})
+	if err != nil {
+		pc.Close()
+		return nil, err
+	}
+	return &tapReader{card: card, reader: st.Reader, profile: prof.ID,
+		signal: func(s firmwareprofiles.Signal) {
+			if err := prof.Signal(ctx, card, s); err != nil && !errors.Is(err, firmwareprofiles.ErrNoSignal) {
+				log.Warn("reader signal failed", "signal", s, "err", err)
+			}
+		},
+		close: func() { card.Close(); pc.Close() }}, nil
 }
 
 // ignoredReaders names the readers a tap without --reader skipped because

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/reader/serial"
+)
+
+// serialPrefix names a dongle reader: "serial:/dev/rfcomm0".
+const serialPrefix = "serial:"
+
+// serialReaderPath returns the device path of a "serial:PATH" reader name.
+func serialReaderPath(name string) (string, bool) {
+	p, ok := strings.CutPrefix(name, serialPrefix)
+	return p, ok && p != ""
+}
+
+// newDongle returns the dongle on path with the named dongle profile ("":
+// the fallback), the embedded profiles overridden by profDir/dongles.
+func newDongle(path, profileID, profDir string, log *slog.Logger) (*serial.Dongle, error) {
+	set, err := firmwareprofiles.LoadDongles(profDir)
+	if err != nil {
+		return nil, err
+	}
+	prof, ok := set.Lookup(profileID)
+	if !ok {
+		return nil, fmt.Errorf("no dongle profile %q", profileID)
+	}
+	return serial.New(serial.Options{Path: path, Profile: prof, Logger: log})
+}
+
+// waitSerialCard waits (wctx) for a card on the dongle at path.
+func waitSerialCard(ctx, wctx context.Context, path, profileID, profDir string, log *slog.Logger) (*tapReader, error) {
+	d, err := newDongle(path, profileID, profDir, log)
+	if err != nil {
+		return nil, err
+	}
+	card, err := d.WaitCard(wctx)
+	if err != nil {
+		d.Close()
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return nil, fmt.Errorf("no card on %s: %w", d.Name(), err)
+		}
+		return nil, err
+	}
+	log.Debug("card seen", "reader", d.Name(), "profile", d.Profile().ID)
+	return &tapReader{card: card, reader: d.Name(), profile: d.Profile().ID,
+		signal: func(s firmwareprofiles.Signal) {
+			if err := d.Signal(ctx, s); err != nil {
+				log.Warn("dongle signal failed", "signal", s, "err", err)
+			}
+		},
+		close: func() { card.Close(); d.Close() }}, nil
+}
+
+// dongleView is a dongle as `posagent readers` lists it.
+func dongleView(ctx context.Context, path, profileID, profDir string) readerView {
+	v := readerView{Reader: serialPrefix + path, Kind: "serial", Contactless: true}
+	d, err := newDongle(path, profileID, profDir, nil)
+	if err != nil {
+		v.Error = err.Error()
+		return v
+	}
+	defer d.Close()
+	v.Profile, v.Model, v.TestOnly = d.Profile().ID, d.Profile().Name, d.Profile().TestOnly
+	info, err := d.Info(ctx)
+	if err != nil {
+		v.Error = err.Error()
+		return v
+	}
+	b := info.Battery
+	v.Model, v.Firmware, v.Serial, v.Battery, v.BatteryLow, v.Charging = info.Model, info.Firmware, info.Serial, &b, info.Low, info.Charging
+	return v
+}
+
+// dongleSummary is the CARD column of a dongle: its device info and battery.
+func dongleSummary(v readerView) string {
+	if v.Error != "" {
+		return "unreachable: " + v.Error
+	}
+	s := fmt.Sprintf("%s fw %s sn %s", v.Model, v.Firmware, v.Serial)
+	if v.Battery != nil {
+		s += fmt.Sprintf(", battery %d%%", *v.Battery)
+	}
+	if v.BatteryLow {
+		s += " LOW"
+	}
+	if v.Charging {
+		s += " charging"
+	}
+	return s
+}
+
+// pathList is a repeatable path flag.
+type pathList []string
+
+func (p *pathList) String() string { return strings.Join(*p, ",") }
+
+func (p *pathList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty path")
+	}
+	*p = append(*p, strings.TrimPrefix(v, serialPrefix))
+	return nil
+}

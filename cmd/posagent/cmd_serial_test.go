@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/reader/serial/device"
+	"posagent/reader/serial/frame"
+)
+
+// dongleSim runs a software dongle (the donglesim profile) hosting a preset
+// card on a real pseudo-terminal behind dir/rfcomm0, as /dev/rfcomm0 is.
+func dongleSim(t testing.TB, preset string, o device.Options) (string, *device.Device) {
+	t.Helper()
+	set, err := firmwareprofiles.EmbeddedDongles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, _ := set.Lookup("donglesim")
+	o.EDC, o.IFS, o.BWT = frame.CRC, prof.MaxBlock, prof.BWT
+	if preset != "" {
+		card := tapSoftCard(t, preset)
+		o.NewCard = func() (device.Card, error) {
+			card.Reset()
+			return card, nil
+		}
+	}
+	dev := device.New(o)
+	link := filepath.Join(t.TempDir(), "rfcomm0")
+	ready := make(chan struct{}, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- device.ServePTY(ctx, dev, device.PTYOptions{Link: link, Ready: func(string) { ready <- struct{}{} }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dongle pty not ready")
+	}
+	return link, dev
+}
+
+// TestTapDongleEachScheme runs `posagent tap --reader serial:PATH` on a
+// software dongle for every software-card scheme: the same kernel reaches
+// what a direct run reaches, and the recording replays the same.
+func TestTapDongleEachScheme(t *testing.T) {
+	dir := t.TempDir()
+	for _, preset := range []string{"visa", "mastercard", "unionpay", "amex"} {
+		t.Run(preset, func(t *testing.T) {
+			want := tapDirect(t, preset, 1234)
+			link, dev := dongleSim(t, preset, device.Options{})
+			file := filepath.Join(dir, preset+".trace")
+			got, raw := tapRun(t, "--amount", "12.34", "--reader", "serial:"+link, "--dongle-profile", "donglesim", "--record", file, "--unmasked")
+			tapSamePayment(t, "dongle tap", got, want)
+			if got.Reader != "serial:"+link || got.Profile != "donglesim" {
+				t.Errorf("reader %q profile %q", got.Reader, got.Profile)
+			}
+			if strings.Contains(raw, tapSoftCard(t, preset).Profile().PAN) {
+				t.Error("full PAN in tap output")
+			}
+			if u, n := dev.LastUI(); n < 2 || u.LED != frame.LEDGreen {
+				t.Errorf("dongle UI: last %+v of %d, want the success signal", u, n)
+			}
+			tapReplaySame(t, file, got)
+		})
+	}
+}
+
+// TestTapDongleLinkDrop drops the link at the third APDU: no outcome, and
+// the reason says the dongle link went down.
+func TestTapDongleLinkDrop(t *testing.T) {
+	link, _ := dongleSim(t, "visa", device.Options{Faults: device.Faults{DropLinkAtAPDU: 3}})
+	var out, errOut bytes.Buffer
+	code := runTap(context.Background(), []string{"--amount", "1.00", "--json", "--test-keys", "--reader", "serial:" + link,
+		"--dongle-profile", "donglesim", "--timeout", "10s"}, &out, &errOut)
+	if code != 1 || out.Len() != 0 || !strings.Contains(errOut.String(), "no outcome") || !strings.Contains(errOut.String(), "link to the dongle is down") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+func TestTapDongleNoCard(t *testing.T) {
+	link, _ := dongleSim(t, "", device.Options{})
+	var out, errOut bytes.Buffer
+	t0 := time.Now()
+	code := runTap(context.Background(), []string{"--amount", "1.00", "--reader", "serial:" + link,
+		"--dongle-profile", "donglesim", "--timeout", "700ms"}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "no card on serial:"+link) || time.Since(t0) > 3*time.Second {
+		t.Fatalf("exit %d after %v, stderr %q", code, time.Since(t0), errOut.String())
+	}
+}
+
+func TestReadersDongle(t *testing.T) {
+	link, _ := dongleSim(t, "", device.Options{Firmware: "2.0.1", Serial: "SN-77", Battery: 12})
+	missing := filepath.Join(t.TempDir(), "rfcomm9")
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if code := runReaders(ctx, []string{"--json", "--dongle", link, "--dongle", "serial:" + missing, "--dongle-profile", "donglesim"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var views []readerView
+	if err := json.Unmarshal(out.Bytes(), &views); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]readerView{}
+	for _, v := range views {
+		byName[v.Reader] = v
+	}
+	v, ok := byName["serial:"+link]
+	if !ok || v.Kind != "serial" || v.Model != "donglesim" || v.Firmware != "2.0.1" || v.Serial != "SN-77" ||
+		v.Battery == nil || *v.Battery != 12 || !v.BatteryLow || v.Profile != "donglesim" || v.Error != "" {
+		t.Fatalf("dongle view %+v", v)
+	}
+	if m := byName["serial:"+missing]; m.Error == "" || m.Battery != nil {
+		t.Fatalf("missing dongle view %+v", m)
+	}
+
+	out.Reset()
+	if code := runReaders(ctx, []string{"--dongle", link, "--dongle-profile", "donglesim"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "serial:"+link) || !strings.Contains(out.String(), "battery 12% LOW") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+}

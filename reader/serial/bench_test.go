@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,7 +30,11 @@ func (echoCard) Transmit(context.Context, []byte) ([]byte, error) { return bench
 // protocol on a real pty: host block encoding, go.bug.st/serial, the pty,
 // the device's block and message layers, the (instant) card, and back. Its
 // peer is BenchmarkRawPTYEcho, the same bytes of APDU and response through
-// the same port library and pty with no protocol.
+// the same port library and a pty with no protocol. On a shared machine the
+// two runs see different load, so each iteration here also times one raw
+// echo (timer stopped) and the benchmark reports
+//
+//	ratio = median dongle round trip / median raw echo, sampled alternately.
 func BenchmarkDongleAPDURoundTrip(b *testing.B) {
 	prof := simProfile(b)
 	s := startSim(b, prof, device.Options{NewCard: func() (device.Card, error) { return echoCard{}, nil }})
@@ -40,7 +45,8 @@ func BenchmarkDongleAPDURoundTrip(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer card.Close()
-	rtts := make([]time.Duration, 0, b.N)
+	raw := newRawEcho(b)
+	var rtts, raws []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
@@ -49,20 +55,31 @@ func BenchmarkDongleAPDURoundTrip(b *testing.B) {
 		if err != nil || len(r) != len(benchResp) {
 			b.Fatalf("transmit %d: %d bytes, %v; stats %v", len(rtts), len(r), err, statsOf(d))
 		}
+		b.StopTimer()
+		raws = append(raws, raw.roundTrip(b))
+		b.StartTimer()
 	}
-	reportMedian(b, rtts)
+	b.StopTimer()
+	m, rm := median(rtts), median(raws)
+	b.ReportMetric(float64(m.Nanoseconds())/1000, "median-us")
+	b.ReportMetric(float64(median(rtts[len(rtts)*99/100:]).Nanoseconds())/1000, "p99-us")
+	b.ReportMetric(float64(rm.Nanoseconds())/1000, "raw-median-us")
+	b.ReportMetric(float64(m)/float64(rm), "ratio")
 }
 
-// BenchmarkRawPTYEcho writes the command's bytes to a pty opened with
-// go.bug.st/serial and reads back as many bytes as the response has, from a
-// goroutine on the other side that answers once the whole command is in.
-func BenchmarkRawPTYEcho(b *testing.B) {
+// rawEcho is a pty opened with go.bug.st/serial whose other side answers
+// as many bytes as benchResp has once the bytes of benchCmd are in.
+type rawEcho struct {
+	p   bugst.Port
+	buf []byte
+}
+
+func newRawEcho(b *testing.B) *rawEcho {
 	master, tty, err := pty.Open()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer master.Close()
-	defer tty.Close()
+	b.Cleanup(func() { master.Close(); tty.Close() })
 	go func() {
 		cmd := make([]byte, len(benchCmd))
 		for {
@@ -78,40 +95,44 @@ func BenchmarkRawPTYEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	b.Cleanup(func() { p.Close() })
 	_ = p.SetReadTimeout(50 * time.Millisecond)
-	buf := make([]byte, 1024)
-	rtts := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for b.Loop() {
-		t0 := time.Now()
-		if _, err := p.Write(benchCmd); err != nil {
-			b.Fatal(err)
-		}
-		got := 0
-		for got < len(benchResp) {
-			n, err := p.Read(buf)
-			if err != nil {
-				b.Fatal(err)
-			}
-			got += n
-		}
-		rtts = append(rtts, time.Since(t0))
-	}
-	reportMedian(b, rtts)
+	return &rawEcho{p: p, buf: make([]byte, 1024)}
 }
 
-func reportMedian(b *testing.B, d []time.Duration) {
-	b.StopTimer()
-	if len(d) == 0 {
-		return
+func (r *rawEcho) roundTrip(b *testing.B) time.Duration {
+	t0 := time.Now()
+	if _, err := r.p.Write(benchCmd); err != nil {
+		b.Fatal(err)
 	}
-	s := append([]time.Duration(nil), d...)
-	for i := 1; i < len(s); i++ { // insertion sort: b.N is small
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
+	for got := 0; got < len(benchResp); {
+		n, err := r.p.Read(r.buf)
+		if err != nil {
+			b.Fatal(err)
 		}
+		got += n
 	}
-	b.ReportMetric(float64(s[len(s)/2].Microseconds()), "median-us")
-	b.ReportMetric(float64(s[len(s)*99/100].Microseconds()), "p99-us")
+	return time.Since(t0)
+}
+
+// BenchmarkRawPTYEcho is the raw echo alone: the peer of
+// BenchmarkDongleAPDURoundTrip in scripts/bench-pairs.txt.
+func BenchmarkRawPTYEcho(b *testing.B) {
+	raw := newRawEcho(b)
+	var raws []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		raws = append(raws, raw.roundTrip(b))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(median(raws).Nanoseconds())/1000, "median-us")
+}
+
+// median sorts d and returns its middle value.
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
 }

@@ -119,7 +119,7 @@ func (d *Dongle) connect(ctx context.Context, cmd frame.Cmd, wait bool) (*link, 
 	}
 	if d.link != nil {
 		d.stats.LinkDrops.Add(1)
-		d.log.Warn("dongle link down", "path", d.path, "err", d.link.readErr)
+		d.log.Warn("dongle link down", "path", d.path, "err", d.link.dead)
 		d.link.close()
 		d.link = nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,116 +31,62 @@ type linkConfig struct {
 	retries  int
 }
 
-// event is what the read loop found: a block, or a damaged one.
+// event is what the link read: a block, or a damaged one.
 type event struct {
 	blk frame.Block
 	bad bool
 }
 
-// link runs the block protocol on one open port. One transaction at a time
-// (the Dongle serialises); the read loop is its only other goroutine.
+// link runs the block protocol on one open port. It has no goroutine of its
+// own: a transaction writes and then reads the port itself, as a raw echo
+// would, so a round trip costs no hand-over between goroutines. Reads wake
+// at least every CWT to discard a partial block and to notice ctx.
 type link struct {
 	port  Port
 	cfg   linkConfig
 	stats *Stats
 	log   *slog.Logger
 
-	events    chan event
-	done      chan struct{} // closed when the read loop ends
-	readErr   error         // why, set before done is closed
-	closeOnce sync.Once
+	sc      frame.Scanner
+	buf     []byte
+	last    time.Time // when the last byte arrived
+	garbage int       // sc.Garbage already counted
+	dead    error     // why the port failed; nil while alive
 
 	hostNS, devNS byte
 	dirty         bool // a resynchronisation failed: do one before the next command
+	unclean       bool // the last transaction failed: bytes of it may still come
 }
 
 // errBWT is the internal "no block within the waiting time".
 var errBWT = errors.New("block waiting time passed")
 
 func newLink(p Port, cfg linkConfig, stats *Stats, log *slog.Logger) *link {
-	l := &link{port: p, cfg: cfg, stats: stats, log: log, events: make(chan event, 32), done: make(chan struct{})}
-	// The read timeout is the tick at which a partial block is checked
-	// against CWT.
-	_ = p.SetReadTimeout(cfg.cwt)
-	go l.readLoop()
-	return l
+	return &link{port: p, cfg: cfg, stats: stats, log: log, buf: make([]byte, 1024),
+		sc: frame.Scanner{Options: frame.DecodeOptions{NAD: frame.NADDevice, EDC: cfg.edc, IFS: frame.MaxIFS}}}
 }
 
-func (l *link) readLoop() {
-	defer close(l.done)
-	sc := frame.Scanner{Options: frame.DecodeOptions{NAD: frame.NADDevice, EDC: l.cfg.edc, IFS: frame.MaxIFS}}
-	buf := make([]byte, 1024)
-	var last time.Time
-	garbage := 0
-	for {
-		n, err := l.port.Read(buf)
-		if err != nil {
-			l.readErr = err
-			return
-		}
-		now := time.Now()
-		if n == 0 {
-			if sc.Pending() > 0 && now.Sub(last) >= l.cfg.cwt {
-				sc.Discard()
-				l.stats.BadBlocks.Add(1)
-				l.emit(event{bad: true})
-			}
-			l.countGarbage(&sc, &garbage)
-			continue
-		}
-		last = now
-		sc.Feed(buf[:n])
-		for {
-			b, ok, err := sc.Next()
-			if err != nil {
-				l.stats.BadBlocks.Add(1)
-				l.emit(event{bad: true})
-				continue
-			}
-			if !ok {
-				break
-			}
-			l.emit(event{blk: b})
-		}
-		l.countGarbage(&sc, &garbage)
-	}
-}
-
-func (l *link) countGarbage(sc *frame.Scanner, seen *int) {
-	if d := sc.Garbage - *seen; d > 0 {
-		l.stats.Garbage.Add(int64(d))
-		*seen = sc.Garbage
-	}
-}
-
-// emit hands an event to the transaction; when nobody reads and the buffer
-// is full the oldest news is worthless and the event is dropped.
-func (l *link) emit(e event) {
-	select {
-	case l.events <- e:
-	default:
-	}
-}
-
-func (l *link) alive() bool {
-	select {
-	case <-l.done:
-		return false
-	default:
-		return true
-	}
-}
+func (l *link) alive() bool { return l.dead == nil }
 
 func (l *link) close() {
-	l.closeOnce.Do(func() { _ = l.port.Close() })
-	<-l.done
+	_ = l.port.Close()
+	if l.dead == nil {
+		l.dead = ErrClosed
+	}
 }
 
+// drain forgets what arrived after a failed transaction (late duplicates,
+// noise). After a clean one nothing is expected, and the read is saved.
 func (l *link) drain() {
-	for {
-		select {
-		case <-l.events:
-		default:
+	l.sc.Discard()
+	l.sc.Garbage, l.garbage = 0, 0
+	for l.dead == nil {
+		_ = l.port.SetReadTimeout(0)
+		n, err := l.port.Read(l.buf)
+		if err != nil {
+			l.dead = err
+		}
+		if n == 0 {
 			return
 		}
 	}
@@ -152,7 +97,11 @@ func (l *link) send(b frame.Block) error {
 	if err != nil {
 		return err // a bug: the host builds its blocks
 	}
+	if l.dead != nil {
+		return &linkDown{l.dead}
+	}
 	if _, err := l.port.Write(enc); err != nil {
+		l.dead = err
 		return &linkDown{err}
 	}
 	return nil
@@ -163,25 +112,53 @@ type linkDown struct{ err error }
 
 func (e *linkDown) Error() string { return e.err.Error() }
 
-// next waits for an event until wait passes (errBWT), the command deadline
-// passes (ErrTimeout), ctx ends, or the port fails (*linkDown).
+// next reads until a block (or a damaged one) is in, wait passes (errBWT),
+// the command deadline passes (ErrTimeout), ctx ends, or the port fails
+// (*linkDown).
 func (l *link) next(ctx context.Context, wait time.Duration, deadline time.Time) (event, error) {
 	until := time.Now().Add(wait)
 	timeout := errBWT
 	if !deadline.IsZero() && deadline.Before(until) {
 		until, timeout = deadline, ErrTimeout
 	}
-	t := time.NewTimer(time.Until(until))
-	defer t.Stop()
-	select {
-	case e := <-l.events:
-		return e, nil
-	case <-l.done:
-		return event{}, &linkDown{l.readErr}
-	case <-ctx.Done():
-		return event{}, ctx.Err()
-	case <-t.C:
-		return event{}, timeout
+	for {
+		b, ok, err := l.sc.Next()
+		if d := l.sc.Garbage - l.garbage; d > 0 {
+			l.stats.Garbage.Add(int64(d))
+			l.garbage = l.sc.Garbage
+		}
+		switch {
+		case err != nil:
+			l.stats.BadBlocks.Add(1)
+			return event{bad: true}, nil
+		case ok:
+			return event{blk: b}, nil
+		case l.dead != nil:
+			return event{}, &linkDown{l.dead}
+		case ctx.Err() != nil:
+			return event{}, ctx.Err()
+		}
+		rem := time.Until(until)
+		if rem <= 0 {
+			return event{}, timeout
+		}
+		_ = l.port.SetReadTimeout(min(rem, l.cfg.cwt))
+		n, err := l.port.Read(l.buf)
+		if err != nil {
+			l.dead = err
+			return event{}, &linkDown{err}
+		}
+		if n == 0 {
+			if l.sc.Pending() > 0 && time.Since(l.last) >= l.cfg.cwt {
+				l.sc.Discard()
+				l.garbage = l.sc.Garbage
+				l.stats.BadBlocks.Add(1)
+				return event{bad: true}, nil
+			}
+			continue
+		}
+		l.last = time.Now()
+		l.sc.Feed(l.buf[:n])
 	}
 }
 
@@ -189,7 +166,10 @@ func (l *link) next(ctx context.Context, wait time.Duration, deadline time.Time)
 // sentinels (ErrTimeout, ErrNoResponse, ErrBadBlocks, ErrProtocol,
 // ErrAborted), a context error, or a *linkDown.
 func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]byte, error) {
-	l.drain()
+	if l.unclean {
+		l.drain()
+	}
+	l.unclean = true
 	if l.dirty {
 		if err := l.resynch(ctx); err != nil {
 			return nil, err
@@ -294,6 +274,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 				return nil, l.giveUp(ctx, ErrProtocol)
 			}
 			if !b.More {
+				l.unclean = false
 				return resp, nil
 			}
 			if err := l.send(frame.R(frame.NADHost, l.devNS, frame.ROK)); err != nil {

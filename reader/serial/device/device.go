@@ -128,31 +128,26 @@ func (d *Device) info() frame.Info {
 	return frame.Info{Model: d.o.Model, Firmware: d.o.Firmware, Serial: d.o.Serial, Battery: b, BatteryLow: b <= d.o.LowAt, MaxAPDU: 261}
 }
 
-// result is a finished command.
-type result struct {
-	seq  int // the command it answers
-	resp []byte
-	drop bool // Faults.DropLinkAtAPDU fired
-}
-
-// session is the state of one link.
+// session is the state of one link. Blocks are handled on the goroutine
+// that reads them (no hand-over on the way to the card); mu guards the
+// session against the WTX ticker and a POLL running in the background.
 type session struct {
 	d   *Device
 	w   io.Writer
 	ctx context.Context
 
+	mu                sync.Mutex
 	expectHost, devNS byte
 	rx                []byte
 	tx                [][]byte // chunks of the response being sent
 	lastSent          []byte   // encoded, for retransmission
 	lastI             *frame.Block
 	hostIFS           int
+	busy              context.CancelFunc // a command is running
+	seq               int                // of the command running or last run
+	dropped           bool               // Faults.DropLinkAtAPDU fired
 
-	busy    context.CancelFunc
-	seq     int
-	results chan result
-
-	cardMu sync.Mutex // an aborted command may still be running
+	cardMu sync.Mutex // an aborted POLL may still be running
 	card   Card       // the card in the field, nil when none
 }
 
@@ -169,80 +164,82 @@ func (s *session) getCard() Card {
 }
 
 // Serve runs the device on rw until ctx ends, rw fails (returns the read
-// error) or a link-drop fault fires (ErrLinkDropped).
+// error) or a link-drop fault fires (ErrLinkDropped). The caller closes rw
+// to stop the reading goroutine after ctx ends.
 func (d *Device) Serve(ctx context.Context, rw io.ReadWriter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	blocks := make(chan frame.Block, 16)
-	bad := make(chan struct{}, 16)
-	readErr := make(chan error, 1)
+	s := &session{d: d, w: rw, ctx: ctx, hostIFS: d.o.IFS}
+	defer func() {
+		s.mu.Lock()
+		s.stop()
+		s.mu.Unlock()
+	}()
+	errc := make(chan error, 1)
 	go func() {
 		sc := frame.Scanner{Options: frame.DecodeOptions{NAD: frame.NADHost, EDC: d.o.EDC, IFS: d.o.IFS}}
 		buf := make([]byte, 1024)
 		for {
 			n, err := rw.Read(buf)
 			if err != nil {
-				readErr <- err
+				errc <- err
 				return
 			}
 			sc.Feed(buf[:n])
-			for {
+			s.mu.Lock()
+			for ctx.Err() == nil && !s.dropped {
 				b, ok, err := sc.Next()
 				if err != nil {
-					select {
-					case bad <- struct{}{}:
-					case <-ctx.Done():
-						return
-					}
+					s.send(frame.R(frame.NADDevice, s.expectHost, frame.REDCError))
 					continue
 				}
 				if !ok {
 					break
 				}
-				select {
-				case blocks <- b:
-				case <-ctx.Done():
-					return
+				if n := d.o.Faults.IgnoreEvery; n > 0 && d.recv.Add(1)%int64(n) == 0 {
+					d.log.Debug("fault: block lost on the way in", "block", b.String())
+					continue
 				}
+				s.handle(b)
+			}
+			dropped := s.dropped
+			s.mu.Unlock()
+			if dropped {
+				errc <- ErrLinkDropped
+				return
 			}
 		}
 	}()
-	s := &session{d: d, w: rw, ctx: ctx, hostIFS: d.o.IFS, results: make(chan result, 1)}
-	defer s.stop()
-	wtx := time.NewTicker(d.o.BWT / 2)
-	defer wtx.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-readErr:
-			return err
-		case <-bad:
-			s.send(frame.R(frame.NADDevice, s.expectHost, frame.REDCError))
-		case b := <-blocks:
-			if n := d.o.Faults.IgnoreEvery; n > 0 && d.recv.Add(1)%int64(n) == 0 {
-				d.log.Debug("fault: block lost on the way in", "block", b.String())
-				continue
-			}
-			s.handle(b)
-		case r := <-s.results:
-			if r.seq != s.seq || s.busy == nil {
-				continue // aborted meanwhile
-			}
-			s.busy = nil
-			if r.drop {
-				return ErrLinkDropped
-			}
-			s.tx = frame.Split(r.resp, s.hostIFS)
-			s.sendChunk()
-		case <-wtx.C:
-			if s.busy != nil {
-				// Three BWT of grace, sent every half BWT: one lost WTX
-				// does not make the host give up.
-				s.send(frame.S(frame.NADDevice, frame.WTX, false, 3))
+	go func() {
+		// Three BWT of grace, sent every half BWT: one lost WTX does not
+		// make the host give up.
+		t := time.NewTicker(d.o.BWT / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.mu.Lock()
+				if s.busy != nil {
+					s.send(frame.S(frame.NADDevice, frame.WTX, false, 3))
+				}
+				s.mu.Unlock()
 			}
 		}
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-errc:
+		return err
 	}
+}
+
+// respond sends a command's response message (chained as needed).
+func (s *session) respond(resp []byte) {
+	s.tx = frame.Split(resp, s.hostIFS)
+	s.sendChunk()
 }
 
 func (s *session) stop() {
@@ -366,20 +363,40 @@ func (s *session) handle(b frame.Block) {
 	}
 }
 
-// start runs a command in the background; its result comes back on
-// s.results unless it is aborted.
+// start runs a command (s.mu held). POLL runs in the background, so that
+// the device answers ABORT and RESYNCH while it waits for a card; the
+// others run on the reading goroutine with s.mu released (the WTX ticker
+// keeps the host waiting if the card is slow).
 func (s *session) start(msg []byte) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.busy = cancel
 	s.seq++
 	seq := s.seq
-	go func() {
-		resp, drop := s.run(ctx, msg)
-		select {
-		case s.results <- result{seq: seq, resp: resp, drop: drop}:
-		case <-ctx.Done():
+	finish := func(resp []byte, drop bool) {
+		if s.seq != seq || s.busy == nil {
+			return // aborted meanwhile
 		}
-	}()
+		s.busy = nil
+		cancel()
+		if drop {
+			s.dropped = true
+			return
+		}
+		s.respond(resp)
+	}
+	if len(msg) > 0 && frame.Cmd(msg[0]) == frame.CmdPoll {
+		go func() {
+			resp, drop := s.run(ctx, msg)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			finish(resp, drop)
+		}()
+		return
+	}
+	s.mu.Unlock()
+	resp, drop := s.run(ctx, msg)
+	s.mu.Lock()
+	finish(resp, drop)
 }
 
 // run executes one command.

@@ -9,46 +9,21 @@ import (
 	"testing"
 	"time"
 
-	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader/serial/device"
+	"posagent/reader/serial/device/devicetest"
 	"posagent/reader/serial/frame"
 )
 
 // dongleSim runs a software dongle (the donglesim profile) hosting a preset
-// card on a real pseudo-terminal behind dir/rfcomm0, as /dev/rfcomm0 is.
+// card ("": none) on a real pseudo-terminal behind a symlink, as
+// /dev/rfcomm0 is.
 func dongleSim(t testing.TB, preset string, o device.Options) (string, *device.Device) {
 	t.Helper()
-	set, err := firmwareprofiles.EmbeddedDongles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	prof, _ := set.Lookup("donglesim")
-	o.EDC, o.IFS, o.BWT = frame.CRC, prof.MaxBlock, prof.BWT
 	if preset != "" {
-		card := tapSoftCard(t, preset)
-		o.NewCard = func() (device.Card, error) {
-			card.Reset()
-			return card, nil
-		}
+		o.NewCard = devicetest.SoftCard(t, preset)
 	}
-	dev := device.New(o)
-	link := filepath.Join(t.TempDir(), "rfcomm0")
-	ready := make(chan struct{}, 8)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- device.ServePTY(ctx, dev, device.PTYOptions{Link: link, Ready: func(string) { ready <- struct{}{} }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case <-ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("dongle pty not ready")
-	}
-	return link, dev
+	s := devicetest.Start(t, devicetest.Profile(t, "donglesim"), o)
+	return s.Path, s.Dev
 }
 
 // TestTapDongleEachScheme runs `posagent tap --reader serial:PATH` on a

@@ -25,7 +25,7 @@ func TestInfo(t *testing.T) {
 	if info.Model != "donglesim" || info.Firmware != "1.4.2" || info.Serial != "DS-000042" || info.Battery != 80 || info.Low {
 		t.Fatalf("info %+v", info)
 	}
-	if d.Name() != "serial:"+s.path {
+	if d.Name() != "serial:"+s.Path {
 		t.Fatalf("name %s", d.Name())
 	}
 }
@@ -57,8 +57,8 @@ func TestTapEachScheme(t *testing.T) {
 			if (res.ODA == nil) != (want.ODA == nil) || (res.ODA != nil && res.ODA.Result != want.ODA.Result) {
 				t.Fatalf("ODA %+v, direct %+v", res.ODA, want.ODA)
 			}
-			if s.dev.APDUs() != res.Commands {
-				t.Fatalf("device saw %d APDUs, kernel sent %d", s.dev.APDUs(), res.Commands)
+			if s.Dev.APDUs() != res.Commands {
+				t.Fatalf("device saw %d APDUs, kernel sent %d", s.Dev.APDUs(), res.Commands)
 			}
 		})
 	}
@@ -95,8 +95,8 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("tap %v %s %d, direct %v %s %d", res.Outcome, res.Cryptogram, res.Commands, want.Outcome, want.Cryptogram, want.Commands)
 			}
 			// Retransmissions are answered from the cache: every APDU ran once.
-			if s.dev.APDUs() != res.Commands {
-				t.Fatalf("device ran %d APDUs for %d commands", s.dev.APDUs(), res.Commands)
+			if s.Dev.APDUs() != res.Commands {
+				t.Fatalf("device ran %d APDUs for %d commands", s.Dev.APDUs(), res.Commands)
 			}
 			if tc.met(d.Stats()) == 0 {
 				t.Fatalf("fault not met: stats %+v", statsOf(d))
@@ -127,8 +127,8 @@ func TestChaining(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Outcome != want.Outcome || res.Cryptogram != want.Cryptogram || s.dev.APDUs() != res.Commands {
-				t.Fatalf("tap %v %s (%d APDUs on the device, %d sent)", res.Outcome, res.Cryptogram, s.dev.APDUs(), res.Commands)
+			if res.Outcome != want.Outcome || res.Cryptogram != want.Cryptogram || s.Dev.APDUs() != res.Commands {
+				t.Fatalf("tap %v %s (%d APDUs on the device, %d sent)", res.Outcome, res.Cryptogram, s.Dev.APDUs(), res.Commands)
 			}
 		})
 	}
@@ -140,7 +140,7 @@ func TestNeverAnswers(t *testing.T) {
 	prof := simProfile(t)
 	// A deaf device: every block it receives is lost.
 	deaf := startSim(t, prof, device.Options{Faults: device.Faults{IgnoreEvery: 1}})
-	dd, err := serial.New(serial.Options{Path: deaf.path, Profile: prof})
+	dd, err := serial.New(serial.Options{Path: deaf.Path, Profile: prof})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestReconnectMidPayment(t *testing.T) {
 	if !errors.Is(err, serial.ErrLinkDown) || !errors.As(err, &le) || le.Cmd != frame.CmdAPDU {
 		t.Fatalf("tap across a drop: %v", err)
 	}
-	if _, err := os.Stat(s.path); err == nil {
+	if _, err := os.Stat(s.Path); err == nil {
 		// The path may already be back; either way the next tap must work.
 		t.Log("path already back")
 	}
@@ -218,7 +218,7 @@ func TestDropWhileWaiting(t *testing.T) {
 	prof := simProfile(t)
 	s := startSim(t, prof, device.Options{NewCard: softCard(t, "visa"), TapAfter: 800 * time.Millisecond})
 	d := openDongle(t, s, prof)
-	time.AfterFunc(200*time.Millisecond, func() { s.drops <- struct{}{} })
+	time.AfterFunc(200*time.Millisecond, func() { s.Drops <- struct{}{} })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	res, err := tap(ctx, d, 700)
@@ -253,7 +253,7 @@ func TestBatteryLow(t *testing.T) {
 	if !errors.Is(err, serial.ErrBatteryLow) || !errors.As(err, &se) || se.Status != frame.StatusBatteryLow {
 		t.Fatalf("poll on an empty battery: %v", err)
 	}
-	s.dev.SetBattery(60)
+	s.Dev.SetBattery(60)
 	if _, err := tap(ctx, d, 100); err != nil {
 		t.Fatalf("after charging: %v", err)
 	}
@@ -267,13 +267,13 @@ func TestSignalAndUI(t *testing.T) {
 	if err := d.Signal(ctx, firmwareprofiles.SignalSuccess); err != nil {
 		t.Fatal(err)
 	}
-	if u, n := s.dev.LastUI(); n != 1 || u.LED != frame.LEDGreen || u.BeepMS == 0 {
+	if u, n := s.Dev.LastUI(); n != 1 || u.LED != frame.LEDGreen || u.BeepMS == 0 {
 		t.Fatalf("UI %+v (%d)", u, n)
 	}
 	if err := d.UI(ctx, frame.UI{Text: "12.34 EUR  TAP CARD"}); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := s.dev.LastUI(); u.Text != "12.34 EUR  TAP CARD" {
+	if u, _ := s.Dev.LastUI(); u.Text != "12.34 EUR  TAP CARD" {
 		t.Fatalf("text %q", u.Text)
 	}
 	if err := d.UI(ctx, frame.UI{Text: "this display text is far too long for two lines"}); !errors.Is(err, frame.ErrMessage) {

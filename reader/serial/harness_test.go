@@ -2,92 +2,33 @@ package serial_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"posagent/emv"
-	"posagent/emv/cardsim"
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader/serial"
 	"posagent/reader/serial/device"
-	"posagent/reader/serial/frame"
+	"posagent/reader/serial/device/devicetest"
 )
 
-// simProfile is the embedded donglesim profile.
-func simProfile(t testing.TB) *firmwareprofiles.Dongle {
-	t.Helper()
-	set, err := firmwareprofiles.EmbeddedDongles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, ok := set.Lookup("donglesim")
-	if !ok {
-		t.Fatal("no donglesim profile")
-	}
-	return p
-}
+func simProfile(t testing.TB) *firmwareprofiles.Dongle { return devicetest.Profile(t, "donglesim") }
 
-// softCard returns a NewCard function for a cardsim preset.
 func softCard(t testing.TB, preset string) func() (device.Card, error) {
-	t.Helper()
-	p, err := cardsim.Preset(preset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cardsim.New(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return func() (device.Card, error) {
-		c.Reset()
-		return c, nil
-	}
+	return devicetest.SoftCard(t, preset)
 }
 
-// sim is a software dongle on a real pseudo-terminal behind a symlink, as
-// /dev/rfcomm0 is.
-type sim struct {
-	dev   *device.Device
-	path  string
-	ready chan string
-	drops chan struct{}
-}
+type sim = devicetest.Sim
 
-// startSim runs a device with o (EDC, IFS and BWT from prof) on a pty.
 func startSim(t testing.TB, prof *firmwareprofiles.Dongle, o device.Options) *sim {
-	t.Helper()
-	if prof.CRC {
-		o.EDC = frame.CRC
-	}
-	o.IFS = prof.MaxBlock
-	o.BWT = prof.BWT
-	s := &sim{dev: device.New(o), path: filepath.Join(t.TempDir(), "rfcomm0"), ready: make(chan string, 16), drops: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- device.ServePTY(ctx, s.dev, device.PTYOptions{Link: s.path, DropFor: 300 * time.Millisecond, Drops: s.drops,
-			Ready: func(tty string) { s.ready <- tty }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && err != context.Canceled {
-			t.Errorf("ServePTY: %v", err)
-		}
-	})
-	select {
-	case <-s.ready:
-	case <-time.After(5 * time.Second):
-		t.Fatal("pty not ready")
-	}
-	return s
+	return devicetest.Start(t, prof, o)
 }
 
 func openDongle(t testing.TB, s *sim, prof *firmwareprofiles.Dongle) *serial.Dongle {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	d, err := serial.Open(ctx, serial.Options{Path: s.path, Profile: prof})
+	d, err := serial.Open(ctx, serial.Options{Path: s.Path, Profile: prof})
 	if err != nil {
 		t.Fatal(err)
 	}

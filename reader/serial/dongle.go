@@ -129,7 +129,7 @@ func (d *Dongle) connect(ctx context.Context, cmd frame.Cmd, wait bool) (*link, 
 			l := newLink(p, d.cfg, &d.stats, d.log)
 			// A fresh link starts from sequence numbers 0 on both sides,
 			// whatever the device remembers of an earlier session.
-			if rerr := l.resynch(ctx); rerr != nil {
+			if rerr := l.resynch(ctx, time.Time{}); rerr != nil {
 				l.close()
 				// The port opened but the device does not answer.
 				err = &LinkError{Path: d.path, Cmd: cmd, Err: ErrNoResponse, Cause: rerr}

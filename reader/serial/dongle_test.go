@@ -152,8 +152,33 @@ func TestNeverAnswers(t *testing.T) {
 	if !errors.As(err, &le) || !(errors.Is(err, serial.ErrLinkDown) || errors.Is(err, serial.ErrNoResponse) || errors.Is(err, serial.ErrTimeout)) {
 		t.Fatalf("Info on a deaf device: %v", err)
 	}
-	if took > prof.InfoTimeout+prof.BWT*time.Duration(prof.Retries+2) {
+	if took > prof.InfoTimeout+2*prof.CWT {
 		t.Fatalf("took %v, timeout %v", took, prof.InfoTimeout)
+	}
+}
+
+// TestStuckDevice: the device takes every command and never finishes it,
+// sending WTX forever: the command fails with ErrTimeout at its timeout,
+// never later.
+func TestStuckDevice(t *testing.T) {
+	prof := simProfile(t)
+	s := startSim(t, prof, device.Options{Faults: device.Faults{Delay: time.Hour}})
+	d := openDongle(t, s, prof)
+	ctx := context.Background()
+	// The delay holds every command; WTX keeps coming, the command
+	// timeout still ends it.
+	t0 := time.Now()
+	_, err := d.Info(ctx)
+	took := time.Since(t0)
+	var le *serial.LinkError
+	if !errors.Is(err, serial.ErrTimeout) || !errors.As(err, &le) || le.Cmd != frame.CmdInfo {
+		t.Fatalf("Info on a device that only sends WTX: %v", err)
+	}
+	if took > prof.InfoTimeout+2*prof.CWT || took < prof.InfoTimeout-prof.CWT {
+		t.Fatalf("took %v, timeout %v", took, prof.InfoTimeout)
+	}
+	if d.Stats().WTX.Load() == 0 {
+		t.Fatal("no WTX seen")
 	}
 }
 
@@ -171,7 +196,7 @@ func TestCancelWhilePolling(t *testing.T) {
 	if !errors.Is(err, serial.ErrCancelled) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitCard: %v", err)
 	}
-	if took > 300*time.Millisecond+3*prof.BWT {
+	if took > 300*time.Millisecond+prof.BWT+2*prof.CWT {
 		t.Fatalf("cancel took %v", took)
 	}
 	if _, err := d.Info(context.Background()); err != nil {

@@ -171,7 +171,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 	}
 	l.unclean = true
 	if l.dirty {
-		if err := l.resynch(ctx); err != nil {
+		if err := l.resynch(ctx, deadline); err != nil {
 			return nil, err
 		}
 	}
@@ -205,14 +205,14 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 		case errors.Is(err, errBWT):
 			l.stats.Timeouts.Add(1)
 			if err := fail(ErrNoResponse); err != nil {
-				return nil, l.giveUp(ctx, lastFailure)
+				return nil, l.giveUp(ctx, deadline, lastFailure)
 			}
 			if err := l.send(frame.R(frame.NADHost, l.devNS, frame.ROther)); err != nil {
 				return nil, err
 			}
 			continue
 		case errors.Is(err, ErrTimeout):
-			_ = l.resynch(context.WithoutCancel(ctx))
+			l.dirty = true // resynchronised before the next command
 			return nil, ErrTimeout
 		case err != nil && ctx.Err() != nil:
 			l.abort()
@@ -221,7 +221,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 			return nil, err
 		case ev.bad:
 			if err := fail(ErrBadBlocks); err != nil {
-				return nil, l.giveUp(ctx, lastFailure)
+				return nil, l.giveUp(ctx, deadline, lastFailure)
 			}
 			if err := l.send(frame.R(frame.NADHost, l.devNS, frame.REDCError)); err != nil {
 				return nil, err
@@ -236,7 +236,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 				// The device did not get our block: send it again.
 				l.stats.Retransmits.Add(1)
 				if err := fail(ErrBadBlocks); err != nil {
-					return nil, l.giveUp(ctx, lastFailure)
+					return nil, l.giveUp(ctx, deadline, lastFailure)
 				}
 				if err := l.send(last); err != nil {
 					return nil, err
@@ -255,7 +255,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 		case frame.KindI:
 			if !acked {
 				if last.More {
-					return nil, l.giveUp(ctx, ErrProtocol)
+					return nil, l.giveUp(ctx, deadline, ErrProtocol)
 				}
 				acked = true // the response acknowledges our last block
 				l.hostNS ^= 1
@@ -271,7 +271,7 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 			failures = 0
 			resp = append(resp, b.INF...)
 			if len(resp) > frame.MaxMessage {
-				return nil, l.giveUp(ctx, ErrProtocol)
+				return nil, l.giveUp(ctx, deadline, ErrProtocol)
 			}
 			if !b.More {
 				l.unclean = false
@@ -291,15 +291,16 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 				wait = time.Duration(b.INF[0]) * l.cfg.bwt
 			case b.S == frame.Abort && !b.Response:
 				_ = l.send(frame.S(frame.NADHost, frame.Abort, true))
-				return nil, l.giveUp(ctx, ErrAborted)
+				return nil, l.giveUp(ctx, deadline, ErrAborted)
 			}
 		}
 	}
 }
 
-// giveUp resynchronises after a failed exchange and returns err.
-func (l *link) giveUp(ctx context.Context, err error) error {
-	if rerr := l.resynch(context.WithoutCancel(ctx)); rerr != nil {
+// giveUp resynchronises after a failed exchange, within what is left of
+// the command's deadline (else before the next command), and returns err.
+func (l *link) giveUp(ctx context.Context, deadline time.Time, err error) error {
+	if rerr := l.resynch(ctx, deadline); rerr != nil {
 		var ld *linkDown
 		if errors.As(rerr, &ld) {
 			return rerr
@@ -308,26 +309,28 @@ func (l *link) giveUp(ctx context.Context, err error) error {
 	return err
 }
 
-// abort cancels the device's pending command (S(ABORT)), then resynchronises:
-// a response may have crossed the abort, and only a RESYNCH puts both sides'
+// abort cancels the device's pending command (S(ABORT)) and waits at most
+// BWT for its answer. The link resynchronises before the next command: a
+// response may have crossed the abort, and only a RESYNCH puts both sides'
 // sequence numbers back in step.
 func (l *link) abort() {
-	ctx := context.Background()
-	if l.send(frame.S(frame.NADHost, frame.Abort, false)) == nil {
-		deadline := time.Now().Add(l.cfg.bwt)
-		for {
-			ev, err := l.next(ctx, l.cfg.bwt, deadline)
-			if err != nil || (ev.blk.Kind == frame.KindS && ev.blk.S == frame.Abort && ev.blk.Response) {
-				break
-			}
+	l.dirty = true
+	if l.send(frame.S(frame.NADHost, frame.Abort, false)) != nil {
+		return
+	}
+	deadline := time.Now().Add(l.cfg.bwt)
+	for {
+		ev, err := l.next(context.Background(), l.cfg.bwt, deadline)
+		if err != nil || (ev.blk.Kind == frame.KindS && ev.blk.S == frame.Abort && ev.blk.Response) {
+			return
 		}
 	}
-	_ = l.resynch(ctx)
 }
 
-// resynch sends S(RESYNCH) until answered (retries times) and resets the
-// sequence numbers. On failure the link stays dirty.
-func (l *link) resynch(ctx context.Context) error {
+// resynch sends S(RESYNCH) until answered (retries times, each within BWT
+// and before deadline when set) and resets the sequence numbers. On failure
+// the link stays dirty.
+func (l *link) resynch(ctx context.Context, deadline time.Time) error {
 	l.stats.Resynchs.Add(1)
 	l.hostNS, l.devNS = 0, 0
 	l.dirty = true
@@ -335,19 +338,25 @@ func (l *link) resynch(ctx context.Context) error {
 		if err := l.send(frame.S(frame.NADHost, frame.Resynch, false)); err != nil {
 			return err
 		}
-		deadline := time.Now().Add(l.cfg.bwt)
+		until := time.Now().Add(l.cfg.bwt)
+		if !deadline.IsZero() && deadline.Before(until) {
+			until = deadline
+		}
 		for {
-			ev, err := l.next(ctx, l.cfg.bwt, deadline)
+			ev, err := l.next(ctx, l.cfg.bwt, until)
 			if err != nil {
 				var ld *linkDown
 				if errors.As(err, &ld) || ctx.Err() != nil {
 					return err
 				}
+				if !deadline.IsZero() && !time.Now().Before(deadline) {
+					return ErrTimeout
+				}
 				break
 			}
 			if ev.blk.Kind == frame.KindS && ev.blk.S == frame.Resynch && ev.blk.Response {
 				l.dirty = false
-				l.drain()
+				l.sc.Discard()
 				return nil
 			}
 		}

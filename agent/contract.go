@@ -152,12 +152,15 @@ type Payment struct {
 	TerminalID string `json:"terminal_id"`
 	MerchantID string `json:"merchant_id"`
 	// Reversed tells the cashier a request had left and was reversed.
-	Reversed  bool      `json:"reversed,omitempty"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
-	Receipt   *Receipt  `json:"receipt,omitempty"` // on every final payment
-	History   []Step    `json:"history,omitempty"` // state timeline
-	RequestMD []byte    `json:"-"`                 // digest of the request for idempotency
+	Reversed bool `json:"reversed,omitempty"`
+	// DeclinedLater: the issuer declined this offline approval when the
+	// forwarder sent its advice (the merchant's loss).
+	DeclinedLater bool      `json:"declined_later,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
+	Receipt       *Receipt  `json:"receipt,omitempty"` // on every final payment
+	History       []Step    `json:"history,omitempty"` // state timeline
+	RequestMD     []byte    `json:"-"`                 // digest of the request for idempotency
 }
 
 // Step is one state change in a payment's timeline.
@@ -225,3 +228,128 @@ type CardSession interface {
 //	ForwardNow(ctx) (int, error)
 //	Subscribe(lastID uint64) (events <-chan Event, cancel func()) // replays what is kept after lastID, then live
 //	Close(ctx) error                               // SIGTERM: finish or safely abort the payment in flight, flush
+
+// Event types (Event.Type).
+const (
+	EventState           = "state"            // a payment's state changed (durable before it is sent)
+	EventPrompt          = "prompt"           // something to show the cashier or customer
+	EventDeclinedOffline = "declined_offline" // the issuer declined an offline approval the forwarder sent
+	EventQueue           = "queue"            // queue news (an entry parked as failed)
+)
+
+// Prompts (Event.Prompt).
+const (
+	PromptPresentCard         = "present_card"
+	PromptRemoveCard          = "remove_card"
+	PromptProcessing          = "processing"
+	PromptApproved            = "approved"
+	PromptDeclined            = "declined"
+	PromptTryAnotherInterface = "try_another_interface"
+	PromptPresentCardAgain    = "present_card_again"
+	PromptScanCode            = "scan_code" // a scanner waits for the customer's QR code
+)
+
+// More reason codes.
+const (
+	ReasonQRUnsupported = "qr_unsupported" // the scanned code is of no known payment format
+	ReasonStore         = "store_error"    // the data file refused a write
+)
+
+// Scanner is an input that reads consumer-presented codes (a QR scanner,
+// a camera). Backends live in their own packages.
+type Scanner interface {
+	// Name identifies the scanner in status, payments and config.
+	Name() string
+	// Scan blocks until a code is read or ctx ends.
+	Scan(ctx context.Context) (code string, err error)
+}
+
+// QRClassifier tells which payment scheme a scanned code belongs to
+// ("wechat", "alipay", "unionpay", "emvco"...). It returns an error for a
+// code of no known format: the engine then refuses the payment.
+type QRClassifier func(code string) (scheme string, err error)
+
+// SignalSession is an optional capability of a CardSession: the reader
+// shows the kernel's verdict (LED, beep) before the card is released.
+type SignalSession interface {
+	Signal(ctx context.Context, ok bool)
+}
+
+// Observer receives measurements; the daemon implements it with
+// Prometheus. Its methods are called synchronously and must be quick.
+type Observer interface {
+	// Tap: a card (or code) was read on input in d, with the kernel's
+	// masked report (Outcome "qr" for a scanned code).
+	Tap(input string, d time.Duration, rep emv.Report)
+	// Online: an online request took d; result is "approved", "declined",
+	// "unavailable", "reversed" or "failed".
+	Online(d time.Duration, result string)
+	// Final: a payment reached a final state (durably).
+	Final(p Payment)
+	// Uplink: the acquirer connection went up or down.
+	Uplink(up bool)
+}
+
+// Totals are the end-of-day counts and amounts since a cut-off.
+type Totals struct {
+	Since time.Time  `json:"since"`
+	Until time.Time  `json:"until"`
+	Rows  []TotalRow `json:"rows"`
+	// Net per currency: approved + approved_offline + captured amounts of
+	// purchases minus refunded ones (voided and reversed count nothing).
+	Net map[string]int64 `json:"net"`
+}
+
+// TotalRow is one group of payments of the same state, kind, scheme and
+// currency.
+type TotalRow struct {
+	State    State  `json:"state"`
+	Kind     Kind   `json:"kind"`
+	Scheme   string `json:"scheme"`
+	Currency string `json:"currency"`
+	Count    int    `json:"count"`
+	Amount   int64  `json:"amount"` // sum of Payment.Amount (captured amount for captured ones)
+}
+
+// Status is what the engine reports about its inputs, uplink and queue.
+type Status struct {
+	Readers []InputStatus `json:"readers"`
+	Uplink  UplinkStatus  `json:"uplink"`
+	Queue   QueueStatus   `json:"queue"`
+}
+
+// InputStatus is one reader or scanner.
+type InputStatus struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`           // "reader" or "scanner"
+	Payment string `json:"busy,omitempty"` // the payment in flight on it
+}
+
+// UplinkStatus is the acquirer connection.
+type UplinkStatus struct {
+	Configured bool   `json:"configured"`
+	Up         bool   `json:"up"`
+	Addr       string `json:"addr,omitempty"`
+}
+
+// QueueStatus summarises the store-and-forward queue.
+type QueueStatus struct {
+	ByState       map[string]int   `json:"by_state"`
+	Outstanding   map[string]int64 `json:"outstanding"` // offline approvals not yet forwarded, per currency (alphabetic)
+	OldestPending time.Time        `json:"oldest_pending,omitzero"`
+}
+
+// QueueEntry is one queued message, without its (encrypted) payload.
+type QueueEntry struct {
+	ID          string    `json:"id"`
+	Payment     string    `json:"payment"`
+	Kind        string    `json:"kind"` // advice, reversal, completion
+	State       string    `json:"state"`
+	Amount      int64     `json:"amount"`
+	Currency    string    `json:"currency"`
+	Attempts    int       `json:"attempts"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	Declined    bool      `json:"declined,omitempty"`
+}

@@ -12,6 +12,14 @@ type Kind string
 const (
 	KindAdvice   Kind = "advice"   // an offline approval to report (0220)
 	KindReversal Kind = "reversal" // an armed or released reversal (0400)
+	// KindCompletion completes an online pre-authorisation (0220 with the
+	// authorised code): sent after the advices, outside the offline limits.
+	KindCompletion Kind = "completion"
+	// KindRecord is never sent: it keeps, encrypted, what a later
+	// operation on an approved transaction needs (a void's reversal, a
+	// pre-authorisation's completion, a referenced refund). It is enqueued
+	// in StateKept and finished with Tx.Finish.
+	KindRecord Kind = "record"
 )
 
 // State is where an entry is in its life.
@@ -30,6 +38,8 @@ const (
 	StateDone State = "done"
 	// StateFailed: parked after a permanent rejection; see Reason.
 	StateFailed State = "failed"
+	// StateKept: a KindRecord entry that is kept until Finish (never sent).
+	StateKept State = "kept"
 )
 
 // Entry is one queued message. Payload is plain in memory and encrypted at
@@ -77,12 +87,14 @@ func kindRank(k Kind) byte {
 	}
 }
 
-func validKind(k Kind) bool { return k == KindAdvice || k == KindReversal }
+func validKind(k Kind) bool {
+	return k == KindAdvice || k == KindReversal || k == KindCompletion || k == KindRecord
+}
 
 // queued reports whether an entry in state s sits in the send queue.
 func queued(s State) bool { return s == StateHeld || s == StatePending || s == StateInFlight }
 
-var stateCodes = []State{StateHeld, StatePending, StateInFlight, StateDone, StateFailed}
+var stateCodes = []State{StateHeld, StatePending, StateInFlight, StateDone, StateFailed, StateKept}
 
 func stateCode(s State) byte {
 	for i, v := range stateCodes {

@@ -36,6 +36,16 @@ type Options struct {
 	NoSync bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnCommit, when set, is called after every write transaction that
+	// committed, with its operation name and whether it was fsync'd
+	// (false for Store.CommitLazy and with NoSync). It runs while the
+	// store's write lock is held: it must not call the Store. Tests count
+	// fsyncs with it and inject crashes at commit points.
+	OnCommit func(op string, fsynced bool)
+	// BeforeCommit, when set, runs inside every write transaction just
+	// before it commits; an error aborts the transaction. For fault
+	// injection (a crash test kills the process here).
+	BeforeCommit func(op string) error
 
 	// testHookCommit, when set, runs inside each write transaction just
 	// before commit; an error aborts the transaction (injected write error).

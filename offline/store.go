@@ -64,6 +64,8 @@ type Store struct {
 	keyPath string
 	secret  []byte
 
+	wmu sync.Mutex // held by every write transaction (see updateSync)
+
 	mu         sync.Mutex
 	pending    []*enqReq
 	committing bool
@@ -307,15 +309,39 @@ func (s *Store) wrapWrite(op string, err error) error {
 }
 
 func (s *Store) update(op string, fn func(tx *bolt.Tx) error) error {
+	return s.updateSync(op, true, fn)
+}
+
+// updateSync runs one write transaction; with sync false it is committed
+// without fsync (it survives a process crash, not a power cut, until the
+// next synced commit). wmu serialises writers so that the per-transaction
+// fsync switch (bbolt reads DB.NoSync only while committing) cannot leak
+// into another writer's commit.
+func (s *Store) updateSync(op string, sync bool, fn func(tx *bolt.Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	synced := sync && !s.opts.NoSync
+	if !synced {
+		s.db.NoSync = true
+		defer func() { s.db.NoSync = s.opts.NoSync }()
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
+		}
+		if h := s.opts.BeforeCommit; h != nil {
+			if err := h(op); err != nil {
+				return err
+			}
 		}
 		if h := s.opts.testHookCommit; h != nil {
 			return h(op)
 		}
 		return nil
 	})
+	if err == nil && s.opts.OnCommit != nil {
+		s.opts.OnCommit(op, synced)
+	}
 	return s.wrapWrite(op, err)
 }
 
@@ -328,10 +354,12 @@ func validateEntry(e *Entry) error {
 		return bad("id must be 1..%d bytes of UTF-8 without control characters", MaxIDLen)
 	case !validKind(e.Kind):
 		return bad("unknown kind %q", e.Kind)
-	case e.State != "" && e.State != StatePending && e.State != StateHeld:
-		return bad("state %q: an entry is enqueued pending or held", e.State)
+	case e.State != "" && e.State != StatePending && e.State != StateHeld && e.State != StateKept:
+		return bad("state %q: an entry is enqueued pending, held or kept", e.State)
 	case e.State == StateHeld && e.Kind != KindReversal:
 		return bad("only a reversal can be held")
+	case (e.State == StateKept) != (e.Kind == KindRecord):
+		return bad("a record, and only a record, is enqueued kept")
 	case e.Amount < 0:
 		return bad("negative amount")
 	case len(e.Currency) > 3:
@@ -363,24 +391,13 @@ func (s *Store) Enqueue(ctx context.Context, e Entry) error {
 	if err := validateEntry(&e); err != nil {
 		return err
 	}
-	if e.State == "" {
-		e.State = StatePending
-	}
-	if e.Created.IsZero() {
-		e.Created = s.opts.now()
-	}
-	e.Attempts, e.Reason, e.Declined, e.Finished, e.Seq = 0, "", false, time.Time{}, 0
 	s.keyMu.RLock()
 	defer s.keyMu.RUnlock()
-	keys := s.keys.Load()
-	if keys == nil {
-		return &KeyError{Path: s.keyPath, Detail: "store opened without a key"}
-	}
-	sl, err := keys.seal(e.ID, e.Payload)
+	sealed, err := s.prepare(&e)
 	if err != nil {
-		return &KeyError{Path: s.keyPath, Detail: "sealing payload", Err: err}
+		return err
 	}
-	req := &enqReq{e: e, sealed: encodeSealed(sl), done: make(chan struct{})}
+	req := &enqReq{e: e, sealed: sealed, done: make(chan struct{})}
 
 	s.mu.Lock()
 	if s.closed {
@@ -402,6 +419,27 @@ func (s *Store) Enqueue(ctx context.Context, e Entry) error {
 		s.wake()
 	}
 	return req.err
+}
+
+// prepare fills the defaults of a new entry and seals its payload. The
+// caller holds keyMu for reading until the entry is committed.
+func (s *Store) prepare(e *Entry) ([]byte, error) {
+	if e.State == "" {
+		e.State = StatePending
+	}
+	if e.Created.IsZero() {
+		e.Created = s.opts.now()
+	}
+	e.Attempts, e.Reason, e.Declined, e.Finished, e.Seq = 0, "", false, time.Time{}, 0
+	keys := s.keys.Load()
+	if keys == nil {
+		return nil, &KeyError{Path: s.keyPath, Detail: "store opened without a key"}
+	}
+	sl, err := keys.seal(e.ID, e.Payload)
+	if err != nil {
+		return nil, &KeyError{Path: s.keyPath, Detail: "sealing payload", Err: err}
+	}
+	return encodeSealed(sl), nil
 }
 
 // commitRound commits everything pending as one transaction; if more
@@ -475,8 +513,10 @@ func (s *Store) putNew(tx *bolt.Tx, e *Entry, sealedRec []byte, now time.Time) e
 	if err := putEntry(tx, e); err != nil {
 		return err
 	}
-	if err := tx.Bucket(bktQueue).Put(queueKey(e), []byte(e.ID)); err != nil {
-		return err
+	if queued(e.State) {
+		if err := tx.Bucket(bktQueue).Put(queueKey(e), []byte(e.ID)); err != nil {
+			return err
+		}
 	}
 	return addCounters(tx, e, +1)
 }
@@ -626,39 +666,13 @@ func setState(tx *bolt.Tx, e *Entry, next State, now time.Time) error {
 // send it. Releasing a pending reversal is a no-op; others are a
 // *StateError.
 func (s *Store) Release(id string) error {
-	err := s.update("release", func(tx *bolt.Tx) error {
-		e, err := getEntry(tx, id)
-		if err != nil {
-			return err
-		}
-		switch e.State {
-		case StatePending, StateInFlight:
-			return nil
-		case StateHeld:
-			e.NextAttempt = time.Time{}
-			return setState(tx, &e, StatePending, s.opts.now())
-		}
-		return &StateError{Op: "release", ID: id, State: e.State}
-	})
-	if err == nil {
-		s.wake()
-	}
-	return err
+	return s.Commit(context.Background(), "release", func(t *Tx) error { return t.Release(id) })
 }
 
 // Cancel removes a held reversal (its response came: nothing to reverse).
 // Any other state is a *StateError: a released reversal must go out.
 func (s *Store) Cancel(id string) error {
-	return s.update("cancel", func(tx *bolt.Tx) error {
-		e, err := getEntry(tx, id)
-		if err != nil {
-			return err
-		}
-		if e.State != StateHeld {
-			return &StateError{Op: "cancel", ID: id, State: e.State}
-		}
-		return deleteEntry(tx, &e)
-	})
+	return s.Commit(context.Background(), "cancel", func(t *Tx) error { return t.Cancel(id) })
 }
 
 func deleteEntry(tx *bolt.Tx, e *Entry) error {

@@ -33,8 +33,10 @@ var (
 	_ offline.Sender = (*Client)(nil)
 )
 
-// Config configures a Client. Addr, TLS, Queue, STAN and TerminalID are
-// required; every other zero value has a working default.
+// Config configures a Client. Queue, STAN and TerminalID are required;
+// Addr and TLS too, except for a terminal without an acquirer (Addr ""):
+// its requests fail at once with ErrUnavailable and its advices wait in
+// the Queue. Every other zero value has a working default.
 type Config struct {
 	Addr   string      // acquirer host:port
 	TLS    *tls.Config // client certificate, CA pool, pins (see TLSFiles.Load)
@@ -98,9 +100,7 @@ func (e *ConfigError) Error() string { return "uplink: config " + e.Field + ": "
 // waiting for their responses.
 func New(cfg Config) (*Client, error) {
 	switch {
-	case cfg.Addr == "":
-		return nil, &ConfigError{"Addr", "required"}
-	case cfg.TLS == nil:
+	case cfg.Addr != "" && cfg.TLS == nil:
 		return nil, &ConfigError{"TLS", "required (mutual TLS)"}
 	case cfg.Queue == nil:
 		return nil, &ConfigError{"Queue", "required (reversals must be durable)"}
@@ -138,6 +138,10 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if cfg.Addr == "" {
+		c.lastErr = errNoAcquirer
+		return c, nil
+	}
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -284,6 +288,12 @@ func (cn *conn) write(frame []byte) error {
 }
 
 var errConnDead = errors.New("connection already closed")
+
+// errNoAcquirer is why a client without an Addr is never ready.
+var errNoAcquirer = errors.New("no acquirer configured")
+
+// Offline reports whether the client has no acquirer (Config.Addr "").
+func (c *Client) Offline() bool { return c.cfg.Addr == "" }
 
 func responseKey(mti, stan, tid string) string {
 	return ResponseMTI(mti) + stan + tid
@@ -575,6 +585,9 @@ func (c *Client) exchangePacked(ctx context.Context, cn *conn, m *Message, b []b
 func (c *Client) waitConn(ctx context.Context, wait time.Duration) (*conn, error) {
 	if wait <= 0 {
 		wait = c.cfg.ConnectWait
+	}
+	if c.cfg.Addr == "" {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, errNoAcquirer)
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()

@@ -11,6 +11,7 @@ import (
 // Processing codes (field 3).
 const (
 	ProcPurchase = "000000"
+	ProcRefund   = "200000" // refund (credit to the card)
 )
 
 func (c *Client) validate(t *Transaction) error {
@@ -30,6 +31,8 @@ func (c *Client) validate(t *Transaction) error {
 		return bad("expiry must be YYMM")
 	case t.PSN != "" && (len(t.PSN) != 3 || !digits(t.PSN)):
 		return bad("PAN sequence number must be 3 digits")
+	case t.ProcessingCode != "" && t.ProcessingCode != ProcPurchase && t.ProcessingCode != ProcRefund:
+		return bad("processing code must be 000000 (purchase) or 200000 (refund)")
 	}
 	return nil
 }
@@ -45,8 +48,12 @@ func (c *Client) buildRequest(mti string, t *Transaction, stan string) (*Message
 	if p.IsZero() && t.Track2 != nil {
 		p = t.Track2.PAN
 	}
+	proc := t.ProcessingCode
+	if proc == "" {
+		proc = ProcPurchase
+	}
 	m := &Message{
-		MTI: mti, PAN: p, ProcessingCode: ProcPurchase, Amount: t.Amount, HasAmount: true,
+		MTI: mti, PAN: p, ProcessingCode: proc, Amount: t.Amount, HasAmount: true,
 		Transmission: tx, STAN: stan, LocalTime: lt, LocalDate: ld, Expiry: t.Expiry,
 		MCC: c.cfg.MCC, EntryMode: t.EntryMode, PSN: t.PSN, Condition: "00",
 		AcquirerID: c.cfg.AcquirerID, Track2: t.Track2, TerminalID: c.cfg.TerminalID,
@@ -59,7 +66,7 @@ func (c *Client) buildRequest(mti string, t *Transaction, stan string) (*Message
 	r := record{
 		V: recordVersion, MTI: MTIReversal, OrigMTI: mti, TransactionID: t.ID,
 		Expiry: m.Expiry, PSN: t.PSN, Amount: t.Amount, Currency: t.Currency,
-		EntryMode: t.EntryMode, ProcCode: ProcPurchase, ICC: t.ICC, QR: t.QR, STAN: stan,
+		EntryMode: t.EntryMode, ProcCode: proc, ICC: t.ICC, QR: t.QR, STAN: stan,
 		Transmission: tx, LocalTime: lt, LocalDate: ld, Reason: ReasonNoResponse,
 		TerminalID: c.cfg.TerminalID, MerchantID: c.cfg.MerchantID, AcquirerID: c.cfg.AcquirerID,
 		MCC: c.cfg.MCC,
@@ -273,7 +280,7 @@ func (c *Client) Forward(ctx context.Context, e offline.Entry) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", offline.ErrRejected, err)
 	}
-	if (e.Kind == offline.KindAdvice) != (rec.MTI == MTIAdvice) {
+	if (e.Kind == offline.KindAdvice || e.Kind == offline.KindCompletion) != (rec.MTI == MTIAdvice) {
 		return fmt.Errorf("%w: entry %s is a %s but holds an %s", offline.ErrRejected, e.ID, e.Kind, rec.MTI)
 	}
 	mti := rec.MTI

@@ -128,6 +128,9 @@ func (r *record) message(mti string) *Message {
 		m.Original = originalData(r.OrigMTI, r.STAN, r.Transmission, r.AcquirerID)
 	case MTIAdvice:
 		m.ResponseCode = "Y1" // EMV: offline approved
+		if r.Reason != "" {
+			m.ResponseCode = r.Reason // Y3 (offline after unable to go online), 00 (completion)
+		}
 	}
 	return m
 }

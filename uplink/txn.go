@@ -30,7 +30,9 @@ type Transaction struct {
 	EntryMode string      // field 22, e.g. EntryContactless
 	ICC       []byte      // field 55: EMV TLV data (ARQC, 9F10, 9F36, ...)
 	QR        string      // field 62: QR payment data (wallet payment code or EMVCo CPM payload)
-	Time      time.Time   // transmission time (field 7, 12, 13); zero = now
+	// ProcessingCode is field 3: ProcPurchase ("" means it) or ProcRefund.
+	ProcessingCode string
+	Time           time.Time // transmission time (field 7, 12, 13); zero = now
 }
 
 // String describes the transaction with the PAN masked and no track 2,

@@ -16,6 +16,7 @@ import (
 const (
 	KindAuth      = "auth"      // 0100
 	KindFinancial = "financial" // 0200
+	KindRefund    = "refund"    // 0200 with processing code 200000
 	KindAdvice    = "advice"    // 0220/0221
 	KindReversal  = "reversal"  // 0400/0401/0420/0421
 )
@@ -231,7 +232,8 @@ type Totals struct {
 	Duplicates int
 	ByKind     map[string]*KindTotals
 	// Net is per currency: approved financial requests + approved advices -
-	// reversals of approved financial requests or advices.
+	// approved refunds - reversals of approved financial requests, advices
+	// (and + reversals of approved refunds).
 	Net map[string]int64
 }
 
@@ -251,6 +253,7 @@ func ReadTotals(path string) (*Totals, error) {
 	defer f.Close()
 	t := &Totals{ByKind: map[string]*KindTotals{}, Net: map[string]int64{}}
 	approved := map[string]bool{} // financial/advice keys approved
+	refunded := map[string]bool{} // refund keys approved
 	err = scanJournal(f, func(r Record) {
 		t.Records++
 		if r.Duplicate {
@@ -276,10 +279,19 @@ func ReadTotals(path string) (*Totals, error) {
 				t.Net[r.Currency] += r.Amount
 				approved[r.TerminalID+"\x00"+r.TransactionID] = true
 			}
-		case KindReversal:
-			if ok && r.ReversesApproved && approved[r.TerminalID+"\x00"+r.TransactionID] {
+		case KindRefund:
+			if ok {
 				t.Net[r.Currency] -= r.Amount
-				delete(approved, r.TerminalID+"\x00"+r.TransactionID)
+				refunded[r.TerminalID+"\x00"+r.TransactionID] = true
+			}
+		case KindReversal:
+			key := r.TerminalID + "\x00" + r.TransactionID
+			if ok && r.ReversesApproved && approved[key] {
+				t.Net[r.Currency] -= r.Amount
+				delete(approved, key)
+			} else if ok && r.ReversesApproved && refunded[key] {
+				t.Net[r.Currency] += r.Amount
+				delete(refunded, key)
 			}
 		}
 	})
@@ -319,4 +331,17 @@ func sortedKeys(m map[string]int64) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ReadJournal returns every record of the journal file at path, in order
+// (duplicates included, marked).
+func ReadJournal(path string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("acqsim: opening journal: %w", err)
+	}
+	defer f.Close()
+	var out []Record
+	err = scanJournal(f, func(r Record) { out = append(out, r) })
+	return out, err
 }

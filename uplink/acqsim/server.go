@@ -349,8 +349,11 @@ func (s *Server) process(m *uplink.Message, rule *Rule) *uplink.Message {
 		return resp
 	case uplink.MTIAuthRequest, uplink.MTIFinancialRequest:
 		kind := KindFinancial
-		if m.MTI == uplink.MTIAuthRequest {
+		switch {
+		case m.MTI == uplink.MTIAuthRequest:
 			kind = KindAuth
+		case m.ProcessingCode == uplink.ProcRefund:
+			kind = KindRefund
 		}
 		return s.authorise(kind, m, rule, resp)
 	case uplink.MTIAdvice, uplink.MTIAdviceRepeat:
@@ -450,7 +453,7 @@ func (s *Server) journalled(kind string, m *uplink.Message, rule *Rule, resp *up
 		rc = rule.ResponseCode
 	}
 	if kind == KindReversal {
-		for _, k := range []string{KindFinancial, KindAuth, KindAdvice} {
+		for _, k := range []string{KindFinancial, KindRefund, KindAuth, KindAdvice} {
 			if orig, ok := s.cfg.Journal.lookup(k, m.TerminalID, m.TransactionID); ok {
 				rec.ReversesApproved = approvedRC(orig.ResponseCode)
 				break

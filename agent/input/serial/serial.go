@@ -105,3 +105,5 @@ func (s *Session) signal(ctx context.Context, sig firmwareprofiles.Signal) {
 func (s *Session) Close() error { return s.card.Close() }
 
 var _ agent.Reader = (*Reader)(nil)
+
+var _ agent.SignalSession = (*Session)(nil)

@@ -24,6 +24,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"posagent/emv/cardsim"
+	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/money"
 	"posagent/uplink"
 )
@@ -104,8 +105,16 @@ type Limit struct {
 
 // Readers says which inputs take cards.
 type Readers struct {
-	PCSC      []string  `toml:"pcsc"` // reader name patterns (path.Match)
+	PCSC      []string  `toml:"pcsc"`   // reader name patterns (path.Match)
+	Serial    []Dongle  `toml:"serial"` // mPOS dongles by device path
 	Simulated Simulated `toml:"simulated"`
+}
+
+// Dongle is an mPOS card dongle on a serial device path: Bluetooth RFCOMM
+// (/dev/rfcomm0) or USB (/dev/ttyACM0). Paths are never enumerated.
+type Dongle struct {
+	Path    string `toml:"path"`    // absolute device path
+	Profile string `toml:"profile"` // dongle profile id (firmware-profiles/dongles); "" = the fallback
 }
 
 // Simulated is the built-in simulated reader (emv/cardsim presets).
@@ -295,6 +304,20 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("readers.pcsc[%d]", i), "not a valid name pattern: %q", p)
 		}
 	}
+	for i, d := range c.Readers.Serial {
+		field := fmt.Sprintf("readers.serial[%d]", i)
+		if !filepath.IsAbs(d.Path) {
+			bad(field+".path", "must be an absolute device path, got %q", d.Path)
+		}
+		if d.Profile != "" {
+			set, err := firmwareprofiles.EmbeddedDongles()
+			if err == nil {
+				if _, ok := set.Lookup(d.Profile); !ok {
+					bad(field+".profile", "no dongle profile %q", d.Profile)
+				}
+			}
+		}
+	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
 		if !slices.Contains(cardsim.Presets(), s.Card) {
@@ -310,8 +333,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !s.Enabled && len(c.Readers.PCSC) == 0 {
-		bad("readers", "no input: enable readers.simulated or name PC/SC readers in readers.pcsc")
+	if !s.Enabled && len(c.Readers.PCSC) == 0 && len(c.Readers.Serial) == 0 {
+		bad("readers", "no input: enable readers.simulated, name PC/SC readers in readers.pcsc or dongles in readers.serial")
 	}
 	// API.
 	api := c.API

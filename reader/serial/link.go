@@ -289,6 +289,13 @@ func (l *link) transact(ctx context.Context, msg []byte, deadline time.Time) ([]
 					return nil, err
 				}
 				wait = time.Duration(b.INF[0]) * l.cfg.bwt
+			case b.S == frame.IFS && !b.Response:
+				// The device announces the largest block it takes: later
+				// messages are cut to it.
+				l.cfg.ifs = int(b.INF[0])
+				if err := l.send(frame.S(frame.NADHost, frame.IFS, true, b.INF[0])); err != nil {
+					return nil, err
+				}
 			case b.S == frame.Abort && !b.Response:
 				_ = l.send(frame.S(frame.NADHost, frame.Abort, true))
 				return nil, l.giveUp(ctx, deadline, ErrAborted)

@@ -199,12 +199,19 @@ func (d *Dongle) do(ctx context.Context, gen uint64, cmd frame.Cmd, data []byte,
 	}
 	var msg []byte
 	for attempt := 0; ; attempt++ {
-		cctx, cancel := context.WithDeadline(ctx, deadline)
-		l, err := d.connect(cctx, cmd, true)
-		cancel()
-		if err != nil {
-			return nil, err
+		l := d.link
+		if l == nil || !l.alive() {
+			cctx, cancel := context.WithDeadline(ctx, deadline)
+			var err error
+			l, err = d.connect(cctx, cmd, true)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+		} else if d.closed {
+			return nil, &LinkError{Path: d.path, Cmd: cmd, Err: ErrClosed}
 		}
+		var err error
 		msg, err = l.transact(ctx, frame.Request{Cmd: cmd, Data: data}.Bytes(), deadline)
 		if err == nil {
 			break

@@ -265,7 +265,10 @@ func (s *session) send(b frame.Block) {
 func (s *session) write(enc []byte) {
 	f := s.d.o.Faults
 	n := s.d.sent.Add(1)
-	out := append([]byte(nil), enc...)
+	out := enc
+	if f != (Faults{}) {
+		out = append([]byte(nil), enc...) // enc may be the retransmission cache
+	}
 	hit := func(every int) bool { return every > 0 && n%int64(every) == 0 }
 	switch {
 	case hit(f.LoseEvery):
@@ -368,16 +371,14 @@ func (s *session) handle(b frame.Block) {
 // others run on the reading goroutine with s.mu released (the WTX ticker
 // keeps the host waiting if the card is slow).
 func (s *session) start(msg []byte) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	s.busy = cancel
 	s.seq++
 	seq := s.seq
 	finish := func(resp []byte, drop bool) {
 		if s.seq != seq || s.busy == nil {
 			return // aborted meanwhile
 		}
+		s.busy()
 		s.busy = nil
-		cancel()
 		if drop {
 			s.dropped = true
 			return
@@ -385,6 +386,8 @@ func (s *session) start(msg []byte) {
 		s.respond(resp)
 	}
 	if len(msg) > 0 && frame.Cmd(msg[0]) == frame.CmdPoll {
+		ctx, cancel := context.WithCancel(s.ctx)
+		s.busy = cancel
 		go func() {
 			resp, drop := s.run(ctx, msg)
 			s.mu.Lock()
@@ -393,8 +396,11 @@ func (s *session) start(msg []byte) {
 		}()
 		return
 	}
+	// Nothing can abort a command run on the reading goroutine: the
+	// session's context is enough.
+	s.busy = func() {}
 	s.mu.Unlock()
-	resp, drop := s.run(ctx, msg)
+	resp, drop := s.run(s.ctx, msg)
 	s.mu.Lock()
 	finish(resp, drop)
 }

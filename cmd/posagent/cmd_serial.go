@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"strings"
 
+	"posagent/agent"
+	"posagent/agent/config"
+	inputserial "posagent/agent/input/serial"
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader/serial"
 )
@@ -107,4 +110,26 @@ func (p *pathList) Set(v string) error {
 	}
 	*p = append(*p, strings.TrimPrefix(v, serialPrefix))
 	return nil
+}
+
+// serialInputs are the engine inputs of the dongles in the daemon config
+// ([[readers.serial]]); close closes their ports. serve appends them to the
+// engine's readers.
+func serialInputs(list []config.Dongle, log *slog.Logger) (inputs []agent.Reader, close func(), err error) {
+	var dongles []*serial.Dongle
+	close = func() {
+		for _, d := range dongles {
+			d.Close()
+		}
+	}
+	for i, dc := range list {
+		d, err := newDongle(dc.Path, dc.Profile, "", log.With("reader", serialPrefix+dc.Path))
+		if err != nil {
+			close()
+			return nil, nil, fmt.Errorf("readers.serial[%d]: %w", i, err)
+		}
+		dongles = append(dongles, d)
+		inputs = append(inputs, inputserial.New(d, inputserial.Options{Logger: log}))
+	}
+	return inputs, close, nil
 }

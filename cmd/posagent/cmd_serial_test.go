@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"posagent/agent/config"
 	"posagent/reader/serial/device"
 	"posagent/reader/serial/device/devicetest"
 	"posagent/reader/serial/frame"
@@ -107,5 +109,36 @@ func TestReadersDongle(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "serial:"+link) || !strings.Contains(out.String(), "battery 12% LOW") {
 		t.Fatalf("table:\n%s", out.String())
+	}
+}
+
+// TestSerialInputsFromConfig builds the engine inputs of [[readers.serial]]
+// and takes a card through one, as serve does.
+func TestSerialInputsFromConfig(t *testing.T) {
+	link, _ := dongleSim(t, "visa", device.Options{})
+	cfg, err := config.Parse("test.toml", "[readers]\npcsc = []\n[[readers.serial]]\npath = \""+link+"\"\nprofile = \"donglesim\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, closeAll, err := serialInputs(cfg.Readers.Serial, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll()
+	if len(inputs) != 1 || inputs[0].Name() != "serial:"+link {
+		t.Fatalf("inputs %v", inputs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := inputs[0].WaitCard(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := sess.Transmit(ctx, []byte{0x00, 0xA4, 0x04, 0x00, 0x0E, '2', 'P', 'A', 'Y', '.', 'S', 'Y', 'S', '.', 'D', 'D', 'F', '0', '1', 0x00}); err != nil || len(r) < 2 || r[len(r)-2] != 0x90 {
+		t.Fatalf("SELECT PPSE: % X %v", r, err)
+	}
+	sess.Close()
+	if _, _, err := serialInputs([]config.Dongle{{Path: "/dev/x", Profile: "nope"}}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("unknown profile accepted")
 	}
 }

@@ -2,6 +2,7 @@ package serial
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -164,5 +165,40 @@ func TestLinkGivesUp(t *testing.T) {
 	}
 	if rblocks != 3 {
 		t.Fatalf("%d R-blocks sent, want 3 (retries)", rblocks)
+	}
+}
+
+// TestReconnectBackoff: while the device path is missing, opening is
+// retried with a doubling delay bounded by the profile, until ctx ends.
+func TestReconnectBackoff(t *testing.T) {
+	var times []time.Time
+	d, err := New(Options{Path: "/dev/rfcomm-missing", openPort: func(string, int) (Port, error) {
+		times = append(times, time.Now())
+		return nil, errors.New("no such file or directory")
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := *d.prof
+	p.ReconnectMin, p.ReconnectMax = 10*time.Millisecond, 80*time.Millisecond
+	d.prof = &p
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	_, err = d.WaitCard(ctx)
+	var le *LinkError
+	if !errors.As(err, &le) || !errors.Is(err, ErrCancelled) {
+		t.Fatalf("WaitCard: %v", err)
+	}
+	if len(times) < 5 || len(times) > 12 {
+		t.Fatalf("%d attempts in 400 ms", len(times))
+	}
+	for i := 2; i < len(times); i++ {
+		gap := times[i].Sub(times[i-1])
+		if gap > 80*time.Millisecond+40*time.Millisecond {
+			t.Fatalf("gap %d = %v beyond the maximum backoff", i, gap)
+		}
+	}
+	if g1, g3 := times[1].Sub(times[0]), times[3].Sub(times[2]); g3 < g1 {
+		t.Fatalf("backoff does not grow: %v then %v", g1, g3)
 	}
 }

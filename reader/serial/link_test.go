@@ -202,3 +202,23 @@ func TestReconnectBackoff(t *testing.T) {
 		t.Fatalf("backoff does not grow: %v then %v", g1, g3)
 	}
 }
+
+// TestLinkEndlessChain: a hostile device chains forever; the host stops at
+// frame.MaxMessage with ErrProtocol instead of growing without bound.
+func TestLinkEndlessChain(t *testing.T) {
+	ns := byte(0)
+	chunk := make([]byte, frame.MaxIFS)
+	p := newScriptPort(func(b frame.Block) []frame.Block {
+		if b.Kind == frame.KindS {
+			return []frame.Block{frame.S(frame.NADDevice, b.S, true)}
+		}
+		blk := frame.I(frame.NADDevice, ns, true, chunk)
+		ns ^= 1
+		return []frame.Block{blk}
+	})
+	l := testLink(p)
+	_, err := l.transact(context.Background(), []byte{0x01}, time.Now().Add(10*time.Second))
+	if err != ErrProtocol {
+		t.Fatalf("err %v", err)
+	}
+}

@@ -210,7 +210,24 @@ func TestScannerResync(t *testing.T) {
 		}
 		blocks++
 	}
-	if blocks != 1 || edc != 1 || s.Garbage < 4 || s.Pending() != 0 {
+	// The damaged block is followed by a good one: nothing to report.
+	if blocks != 1 || edc != 0 || s.Garbage < 4 || s.Pending() != 0 {
 		t.Fatalf("blocks %d, edc errors %d, garbage %d, pending %d", blocks, edc, s.Garbage, s.Pending())
+	}
+	// A damaged block alone is reported once.
+	s.Feed(bad)
+	if _, ok, err := s.Next(); ok || !errors.Is(err, ErrEDC) {
+		t.Fatalf("damaged block alone: ok %v err %v", ok, err)
+	}
+	if _, ok, err := s.Next(); ok || err != nil {
+		t.Fatalf("reported twice: ok %v err %v", ok, err)
+	}
+	// Noise that looks like a long block (NAD, I-block PCB, LEN 200) in
+	// front of a good block: the good block is found without waiting for
+	// 200 bytes.
+	s.Feed([]byte{0x21, 0x00, 200})
+	s.Feed(good)
+	if b, ok, err := s.Next(); !ok || err != nil || !bytes.Equal(b.INF, []byte{1, 2, 3}) {
+		t.Fatalf("block behind a false start: %v %v %v", b, ok, err)
 	}
 }

@@ -10,10 +10,8 @@ type Scanner struct {
 	buf     []byte
 	// Garbage counts the bytes dropped while looking for a block start.
 	Garbage int
+	damaged error // an EDC failure not yet reported
 }
-
-// maxPending bounds what a scanner keeps: the longest block.
-const maxPending = 3 + MaxIFS + 2
 
 // Feed appends bytes read from the stream.
 func (s *Scanner) Feed(p []byte) { s.buf = append(s.buf, p...) }
@@ -24,6 +22,7 @@ func (s *Scanner) Pending() int { return len(s.buf) }
 // Discard drops the pending bytes (a partial block older than the character
 // waiting time) and reports whether there were any.
 func (s *Scanner) Discard() bool {
+	s.damaged = nil
 	n := len(s.buf)
 	s.Garbage += n
 	s.buf = s.buf[:0]
@@ -31,10 +30,12 @@ func (s *Scanner) Discard() bool {
 }
 
 // Next returns the next complete block (ok true; INF is a copy), or ok
-// false when more bytes are needed. A block whose header was valid but whose
-// EDC did not match is reported once as err (a *BlockError matching ErrEDC),
-// so the receiver can ask for a retransmission at once; the scan then goes on
-// from the byte after that block's NAD.
+// false when more bytes are needed. Noise that looks like the start of a
+// block (a NAD, a valid PCB and LEN) is recognised as noise when a valid
+// block follows it. A block whose header was valid but whose EDC did not
+// match, and after which no valid block is found, is reported once as err
+// (a *BlockError matching ErrEDC), so the receiver can ask for a
+// retransmission at once.
 func (s *Scanner) Next() (b Block, ok bool, err error) {
 	for len(s.buf) > 0 {
 		blk, n, derr := Decode(s.buf, s.Options)
@@ -42,21 +43,40 @@ func (s *Scanner) Next() (b Block, ok bool, err error) {
 		case derr == nil:
 			blk.INF = append([]byte(nil), blk.INF...)
 			s.buf = append(s.buf[:0], s.buf[n:]...)
+			s.damaged = nil
 			return blk, true, nil
 		case errors.Is(derr, ErrIncomplete):
-			if len(s.buf) > maxPending { // cannot happen with a valid header; defensive
-				s.drop()
+			// A valid block further on means this start was noise.
+			if off := s.validAhead(); off > 0 {
+				s.Garbage += off
+				s.buf = append(s.buf[:0], s.buf[off:]...)
 				continue
 			}
 			return Block{}, false, nil
 		case errors.Is(derr, ErrEDC):
-			s.drop()
-			return Block{}, false, derr
-		default:
-			s.drop()
+			s.damaged = derr
 		}
+		s.drop()
+	}
+	if err := s.damaged; err != nil {
+		s.damaged = nil
+		return Block{}, false, err
 	}
 	return Block{}, false, nil
+}
+
+// validAhead returns the offset of the first complete valid block after
+// the start of the buffer, or 0.
+func (s *Scanner) validAhead() int {
+	for i := 1; i < len(s.buf); i++ {
+		if s.buf[i] != s.Options.NAD {
+			continue
+		}
+		if _, _, err := Decode(s.buf[i:], s.Options); err == nil {
+			return i
+		}
+	}
+	return 0
 }
 
 func (s *Scanner) drop() {

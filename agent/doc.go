@@ -42,6 +42,6 @@
 // have ids that increase across restarts and can be replayed from a ring
 // buffer with Subscribe.
 //
-// Currency handling (ISO 4217 codes, minor units) sits in money.go alone,
-// to be replaced by the shared amount package.
+// Currencies are ISO 4217 alphabetic codes; codes, minor units and amount
+// text come from package money.
 package agent

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"posagent/emv"
+	"posagent/money"
 	"posagent/offline"
 	"posagent/uplink"
 )
@@ -89,7 +90,7 @@ type Engine struct {
 	mu      sync.Mutex
 	runs    map[string]*run   // payments not final, by id
 	busy    map[string]string // input name -> payment id
-	opLocks map[string]*sync.Mutex
+	opLocks map[string]*opLock
 	closed  bool
 
 	// folds: state writes the uplink's queue calls carry (see queue.go).
@@ -169,7 +170,7 @@ func Open(cfg Config) (*Engine, error) {
 	if err := term.Validate(); err != nil {
 		return nil, err
 	}
-	if _, ok := alphaCurrency(term.CurrencyCode); !ok {
+	if _, err := money.Numeric(term.CurrencyCode); err != nil {
 		return nil, &InvalidError{Field: "Terminal.CurrencyCode", Reason: "unknown currency"}
 	}
 	sopts := cfg.Store
@@ -184,7 +185,7 @@ func Open(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, term: term, store: store, log: cfg.Logger, obs: cfg.Observer,
-		runs: map[string]*run{}, busy: map[string]string{}, opLocks: map[string]*sync.Mutex{},
+		runs: map[string]*run{}, busy: map[string]string{}, opLocks: map[string]*opLock{},
 		folds: map[string]fold{}, cancels: map[string]bool{}}
 	ok := false
 	defer func() {
@@ -416,17 +417,32 @@ func digest(parts ...any) []byte {
 
 func sameDigest(a, b []byte) bool { return string(a) == string(b) }
 
+// opLock serialises operations on one payment; n counts its holders and
+// waiters, so that it is dropped when unused.
+type opLock struct {
+	mu sync.Mutex
+	n  int
+}
+
 // lockOp serialises operations (void, capture, refund) on one payment.
 func (e *Engine) lockOp(id string) func() {
 	e.mu.Lock()
-	m := e.opLocks[id]
-	if m == nil {
-		m = &sync.Mutex{}
-		e.opLocks[id] = m
+	l := e.opLocks[id]
+	if l == nil {
+		l = &opLock{}
+		e.opLocks[id] = l
 	}
+	l.n++
 	e.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		e.mu.Lock()
+		if l.n--; l.n == 0 {
+			delete(e.opLocks, id)
+		}
+		e.mu.Unlock()
+	}
 }
 
 // Get returns a payment as stored.

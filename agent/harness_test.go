@@ -28,6 +28,7 @@ const (
 	amtDecline   = 5100 // issuer answers 51
 	amtSlow      = 7700 // answer after 3 s (abort after the request left)
 	amtNoAnswer  = 6600 // journalled, then the connection drops (no answer)
+	amtLagging   = 7800 // answer after 1 s (within the response timeout)
 	amtOffline   = 1500 // within the card's and the AID's floor limit: TC
 	amtOnline    = 2500 // above the AID floor limit: ARQC
 	aidFloor     = 2000 // floor limit of every AID in the harness terminal
@@ -37,6 +38,8 @@ const (
 const harnessRules = `{"rules": [
  {"name": "decline", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"},
  {"name": "slow", "mti": ["0200", "0100"], "amount": 7700, "delay": "3s"},
+ {"name": "issuer declines an advice", "mti": ["0220", "0221"], "amount": 1400, "response_code": "05"},
+ {"name": "lagging", "mti": ["0200", "0100"], "amount": 7800, "delay": "1s"},
  {"name": "no answer", "mti": ["0200", "0100"], "amount": 6600, "fault": "drop_after"}
 ]}`
 
@@ -53,6 +56,7 @@ type env struct {
 	cfg         agent.Config
 
 	acqDown bool // the acquirer simulator refuses connections
+	maybe   bool // crash: the child may finish without reaching its kill point
 
 	mu      sync.Mutex
 	commits []commit

@@ -277,8 +277,7 @@ func (e *Engine) Refund(ctx context.Context, req RefundRequest) (Payment, error)
 	if r.sent.Load() {
 		p = online
 	}
-	cur, _ := lookupCurrency(p.Currency)
-	if err := e.answer(r, &p, uplink.Transaction{Currency: cur.numeric()}, res, err, start); err != nil {
+	if err := e.answer(r, &p, uplink.Transaction{Currency: numericOf(p.Currency)}, res, err, start); err != nil {
 		return p, err
 	}
 	return p, nil

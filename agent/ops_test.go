@@ -297,8 +297,11 @@ func TestQRConsumerPresented(t *testing.T) {
 			return "", errors.New("not a known payment code")
 		}
 	}})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
 	sc.codes <- "134567890123456789"
 	p := e.pay("qr1", "", amtOnline, func(r *agent.PaymentRequest) { r.Reader = "scanner" })
+	waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "qr1" && ev.Prompt == agent.PromptScanCode })
 	wantState(t, p, agent.StateApproved, "")
 	if p.EntryMode != "qr_consumer" || p.Scheme != "wechat" {
 		t.Fatalf("qr payment: %+v", p)
@@ -326,5 +329,40 @@ func TestQueueStatus(t *testing.T) {
 	st := e.eng.Status()
 	if len(st.Readers) != 1 || st.Readers[0].Name != "simulated" || st.Queue.Outstanding["EUR"] != amtOffline {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestIssuerDeclinesOfflineApprovalLater(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	wantState(t, e.pay("later", "visa", 1400), agent.StateApprovedOffline, "")
+	e.settle()
+	ev := waitEvent(t, ch, func(ev agent.Event) bool { return ev.Type == agent.EventDeclinedOffline })
+	if ev.Payment != "later" || ev.Amount != 1400 || ev.Currency != "EUR" {
+		t.Fatalf("event %+v", ev)
+	}
+	p, _ := e.eng.Get("later")
+	if !p.DeclinedLater || p.State != agent.StateApprovedOffline {
+		t.Fatalf("payment %+v", p)
+	}
+}
+
+func TestTryAnotherInterfaceIsAPrompt(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	// Above the contactless transaction limit the kernel asks for another
+	// interface: the cashier is prompted and the payment waits for a card
+	// again, until the attempts are used up.
+	for range 3 {
+		e.reader.Present("visa")
+	}
+	p := e.pay("tai", "", 1000001)
+	wantState(t, p, agent.StateDeclined, agent.ReasonTryAnotherInterface)
+	n := 0
+	for n < 2 {
+		waitEvent(t, ch, func(ev agent.Event) bool { return ev.Payment == "tai" && ev.Prompt == agent.PromptTryAnotherInterface })
+		n++
 	}
 }

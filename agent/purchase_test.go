@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -220,7 +221,8 @@ func TestInvalidRequests(t *testing.T) {
 		"no id":        {Amount: 100, Currency: "EUR"},
 		"bad id":       {ID: "a b", Amount: 100, Currency: "EUR"},
 		"zero":         {ID: "z", Amount: 0, Currency: "EUR"},
-		"currency":     {ID: "c", Amount: 100, Currency: "XXX"},
+		"currency":     {ID: "c", Amount: 100, Currency: "QQQ"},
+		"lower case":   {ID: "l", Amount: 100, Currency: "eur"},
 		"policy":       {ID: "o", Amount: 100, Currency: "EUR", Offline: "maybe"},
 		"capture":      {ID: "k", Amount: 100, Currency: "EUR", Capture: "later"},
 		"reader":       {ID: "r", Amount: 100, Currency: "EUR", Reader: "nope"},
@@ -319,4 +321,59 @@ func asBusy(err error, be **agent.BusyError) bool {
 		err = u.Unwrap()
 	}
 	return false
+}
+
+// TestStatePersistedBeforeVisible: every state event is for a state the
+// file already holds.
+func TestStatePersistedBeforeVisible(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ch, cancel := e.eng.Subscribe(0)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		for ev := range ch {
+			if ev.Type != agent.EventState {
+				continue
+			}
+			p, err := e.eng.Get(ev.Payment)
+			if err != nil {
+				done <- err
+				return
+			}
+			found := false
+			for _, s := range p.History {
+				found = found || s.State == ev.State
+			}
+			if !found {
+				done <- fmt.Errorf("event %s for %s before the file held it (history %+v)", ev.State, ev.Payment, p.History)
+				return
+			}
+			if ev.State == agent.StateReversed {
+				done <- nil
+				return
+			}
+		}
+	}()
+	e.pay("pv1", "visa", amtOnline)
+	e.pay("pv2", "visa", amtOffline)
+	e.pay("pv3", "visa", amtDecline)
+	e.pay("pv4", "visa", amtNoAnswer)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("events not seen")
+	}
+}
+
+func TestSyncAllStates(t *testing.T) {
+	e := newEnv(t, envOpts{tweak: func(c *agent.Config) { c.SyncAllStates = true }})
+	before := e.ncommits()
+	e.pay("sync", "visa", amtOnline)
+	// created, waiting_for_card, reading, online (armed), approved.
+	if n, ops := e.syncedSince(before); n != 5 {
+		t.Fatalf("%d fsyncs (%v), want 5", n, ops)
+	}
 }

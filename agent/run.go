@@ -24,7 +24,7 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	if err := validAmount(req.Amount); err != nil {
 		return Payment{}, err
 	}
-	if _, ok := lookupCurrency(req.Currency); !ok {
+	if _, ok := currencyOf(req.Currency); !ok {
 		return Payment{}, &InvalidError{Field: "currency", Reason: "not a supported ISO 4217 alphabetic code"}
 	}
 	switch req.Offline {
@@ -123,23 +123,37 @@ type input struct {
 	err  error
 }
 
+// isCode reports whether the input is a scanned code (not a card).
+func (in input) isCode() bool { return in.card == nil }
+
+// errNoSession: a Reader broke its contract (no card and no error).
+var errNoSession = errors.New("agent: reader returned neither a card nor an error")
+
 // runPayment takes a created payment to a final state.
 func (e *Engine) runPayment(r *run, p Payment) {
 	defer e.runWG.Done()
 	defer func() {
+		e.freeInputs(r)
 		e.mu.Lock()
 		delete(e.runs, r.id)
-		for _, in := range r.inputs {
-			if e.busy[in] == r.id {
-				delete(e.busy, in)
-			}
-		}
 		e.mu.Unlock()
 		r.cancel(nil)
 		close(r.done)
 	}()
 	if err := e.drive(r, &p); err != nil {
 		e.log.Error("agent: payment could not be recorded", "payment", p.ID, "state", p.State, "err", err)
+	}
+}
+
+// freeInputs lets the next payment use the run's inputs: once its card
+// (or code) is read, a payment no longer needs the reader.
+func (e *Engine) freeInputs(r *run) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range r.inputs {
+		if e.busy[in] == r.id {
+			delete(e.busy, in)
+		}
 	}
 }
 
@@ -164,7 +178,15 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			return err
 		}
 		if attempt == 0 {
-			e.prompt(p.ID, PromptPresentCard, formatAmount(p.Amount, p.Currency))
+			for _, sc := range e.cfg.Scanners {
+				if contains(r.inputs, sc.Name()) {
+					e.prompt(p.ID, PromptScanCode, formatAmount(p.Amount, p.Currency))
+					break
+				}
+			}
+			if len(r.inputs) > 0 && e.hasReader(r.inputs) {
+				e.prompt(p.ID, PromptPresentCard, formatAmount(p.Amount, p.Currency))
+			}
 		}
 		in := e.waitInput(r, p)
 		if in.err != nil {
@@ -186,25 +208,30 @@ func (e *Engine) drive(r *run, p *Payment) error {
 			}
 			return err
 		}
-		if in.card == nil {
+		if in.isCode() {
+			e.freeInputs(r)
 			return e.runQR(r, p, in)
 		}
 		res, again, err := e.readCard(r, p, in)
-		if err != nil || res == nil {
+		if err != nil || (res == nil && again == "") {
 			return err
 		}
 		if again != "" {
 			if attempt+1 >= e.cfg.Retries {
-				reason := ReasonCardError
-				if again == PromptTryAnotherInterface {
+				reason, msg := ReasonCardError, "no usable card after "+fmt.Sprint(e.cfg.Retries)+" attempt(s)"
+				switch {
+				case again == PromptTryAnotherInterface:
 					reason = ReasonTryAnotherInterface
+				case res == nil:
+					msg = "card removed during the transaction: no outcome"
 				}
-				e.finalize(p, StateDeclined, reason, "no usable card after "+fmt.Sprint(e.cfg.Retries)+" attempts")
+				e.finalize(p, StateDeclined, reason, msg)
 				return e.commitState(p, nil)
 			}
 			e.prompt(p.ID, again, "")
 			continue
 		}
+		e.freeInputs(r)
 		return e.decide(r, p, res)
 	}
 }
@@ -223,6 +250,9 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 		n++
 		go func(rd Reader) {
 			cs, err := rd.WaitCard(ctx, p.Amount)
+			if err == nil && cs == nil {
+				err = errNoSession
+			}
 			ch <- input{name: rd.Name(), card: cs, err: err}
 		}(rd)
 	}
@@ -249,6 +279,7 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 			first = in
 		}
 	}
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	// The others give up with ctx; a card that came anyway is released.
 	rest := n - got
@@ -261,10 +292,20 @@ func (e *Engine) waitInput(r *run, p *Payment) input {
 			}
 		}()
 	}
-	if first.err != nil && ctx.Err() != nil && r.ctx.Err() == nil {
+	if first.err != nil && timedOut && r.ctx.Err() == nil {
 		first.err = context.DeadlineExceeded
 	}
 	return first
+}
+
+// hasReader reports whether a card reader is among the inputs.
+func (e *Engine) hasReader(inputs []string) bool {
+	for _, rd := range e.cfg.Readers {
+		if contains(inputs, rd.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {
@@ -291,27 +332,29 @@ func (e *Engine) kernelConfig(p *Payment) emv.Config {
 }
 
 // readCard runs the kernel on the presented card. It returns the result,
-// or a prompt to ask for the card again, or (nil, "", nil) when the
-// payment was finished (aborted, failed) here.
+// or a prompt to ask for the card again (with a nil result when the card
+// was lost mid-transaction), or (nil, "", err) when the payment was
+// finished (aborted) here.
 func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, error) {
-	cur, _ := lookupCurrency(p.Currency)
+	cur, _ := currencyOf(p.Currency)
 	term := &emv.Terminal{Config: e.kernelConfig(p), TestKeys: e.cfg.TestKeys || e.term.TestKeys, Now: e.cfg.Now}
 	start := time.Now()
-	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.Num})
+	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.NumericCode()})
 	if s, ok := in.card.(SignalSession); ok {
 		s.Signal(r.ctx, err == nil && res != nil && (res.Outcome == emv.Approved || res.Outcome == emv.OnlineRequest))
 	}
 	in.card.Close()
 	e.prompt(p.ID, PromptRemoveCard, "")
-	if e.obs != nil && res != nil {
-		e.obs.Tap(in.name, time.Since(start), res.Report())
-	}
 	if err != nil {
 		if r.ctx.Err() != nil {
 			return nil, "", e.stopped(r, p)
 		}
-		// The card left the field (or the reader failed) mid-transaction.
-		return &emv.Result{}, PromptPresentCardAgain, nil
+		// The card left the field (or the reader failed) mid-transaction:
+		// no outcome to act on.
+		return nil, PromptPresentCardAgain, nil
+	}
+	if e.obs != nil {
+		e.obs.Tap(in.name, time.Since(start), res.Report())
 	}
 	e.cardFacts(p, res)
 	switch res.Outcome {
@@ -339,9 +382,8 @@ func (e *Engine) cardFacts(p *Payment, res *emv.Result) {
 
 // transaction builds the uplink's view of the card payment.
 func (e *Engine) transaction(p *Payment, res *emv.Result) uplink.Transaction {
-	cur, _ := lookupCurrency(p.Currency)
 	tx := uplink.Transaction{ID: p.ID, PAN: res.PAN, Expiry: res.Expiry, PSN: psn(res.PANSeq),
-		Amount: p.Amount, Currency: cur.numeric(), EntryMode: uplink.EntryContactless, ICC: res.ICCData}
+		Amount: p.Amount, Currency: numericOf(p.Currency), EntryMode: uplink.EntryContactless, ICC: res.ICCData}
 	if !res.Track2.PAN.IsZero() {
 		t2 := res.Track2
 		tx.Track2 = &t2
@@ -558,7 +600,6 @@ func (e *Engine) runQR(r *run, p *Payment, in input) error {
 		return e.commitState(p, nil)
 	}
 	p.Scheme = scheme
-	cur, _ := lookupCurrency(p.Currency)
-	tx := uplink.Transaction{ID: p.ID, Amount: p.Amount, Currency: cur.numeric(), EntryMode: uplink.EntryQR, QR: in.code}
+	tx := uplink.Transaction{ID: p.ID, Amount: p.Amount, Currency: numericOf(p.Currency), EntryMode: uplink.EntryQR, QR: in.code}
 	return e.online(r, p, tx)
 }

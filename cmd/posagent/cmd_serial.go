@@ -10,7 +10,9 @@ import (
 	"posagent/agent"
 	"posagent/agent/config"
 	inputserial "posagent/agent/input/serial"
+	"posagent/emv"
 	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/reader"
 	"posagent/reader/serial"
 )
 
@@ -37,28 +39,11 @@ func newDongle(path, profileID, profDir string, log *slog.Logger) (*serial.Dongl
 	return serial.New(serial.Options{Path: path, Profile: prof, Logger: log})
 }
 
-// waitSerialCard waits (wctx) for a card on the dongle at path.
-func waitSerialCard(ctx, wctx context.Context, path, profileID, profDir string, log *slog.Logger) (*tapReader, error) {
-	d, err := newDongle(path, profileID, profDir, log)
-	if err != nil {
-		return nil, err
-	}
-	card, err := d.WaitCard(wctx)
-	if err != nil {
-		d.Close()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("no card on %s: %w", d.Name(), err)
-		}
-		return nil, err
-	}
-	log.Debug("card seen", "reader", d.Name(), "profile", d.Profile().ID)
-	return &tapReader{card: card, reader: d.Name(), profile: d.Profile().ID,
-		signal: func(s firmwareprofiles.Signal) {
-			if err := d.Signal(ctx, s); err != nil {
-				log.Warn("dongle signal failed", "signal", s, "err", err)
-			}
-		},
-		close: func() { card.Close(); d.Close() }}, nil
+// serialTapInput is the engine input of `tap --reader serial:PATH`: wrap
+// sees each card (the trace recorder) with the reader name and profile.
+func serialTapInput(d *serial.Dongle, wrap func(name, profile string, card reader.Card) emv.Card, log *slog.Logger) agent.Reader {
+	return inputserial.New(d, inputserial.Options{Logger: log,
+		Wrap: func(name string, card *serial.Card) emv.Card { return wrap(name, d.Profile().ID, card) }})
 }
 
 // dongleView is a dongle as `posagent readers` lists it.

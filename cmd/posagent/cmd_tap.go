@@ -4,25 +4,30 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"os"
-	"posagent/money"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"posagent/agent"
+	pcscinput "posagent/agent/input/pcsc"
 	"posagent/emv"
 	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/money"
+	"posagent/offline"
 	"posagent/reader"
 	"posagent/reader/pcsc"
-	"posagent/reader/serial"
 	"posagent/reader/trace"
+	"posagent/uplink"
+	"posagent/uplink/acqsim"
 )
 
 // tapTimings are the phases of one tap, in milliseconds.
@@ -32,17 +37,46 @@ type tapTimings struct {
 	TotalMS float64 `json:"total_ms"` //
 }
 
+// tapPayment is the engine's result as `posagent tap --json` prints it.
+type tapPayment struct {
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Reason   string `json:"reason,omitempty"`
+	Message  string `json:"message,omitempty"`
+	AuthCode string `json:"auth_code,omitempty"`
+	Response string `json:"response_code,omitempty"`
+}
+
 // tapReport is what `posagent tap --json` prints: the fields of
-// `trace replay` plus the reader and the timings.
+// `trace replay` plus the reader, the timings and the payment.
 type tapReport struct {
 	emv.Report
 	Reader  string     `json:"reader"`
 	Profile string     `json:"profile"`
 	Timings tapTimings `json:"timings"`
+	Payment tapPayment `json:"payment"`
 }
 
-// runTap waits for a card on a real reader, runs the contactless kernel and
-// prints the outcome.
+// tapObserver keeps what the engine reports of the tap.
+type tapObserver struct {
+	mu   sync.Mutex
+	rep  *emv.Report
+	card time.Duration
+	at   time.Time
+}
+
+func (o *tapObserver) Tap(input string, d time.Duration, rep emv.Report) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.rep, o.card, o.at = &rep, d, time.Now()
+}
+func (o *tapObserver) Online(time.Duration, string) {}
+func (o *tapObserver) Final(agent.Payment)          {}
+func (o *tapObserver) Uplink(bool)                  {}
+
+// runTap waits for a card on a real reader and runs one payment through
+// the engine (package agent): the kernel, then online when an acquirer is
+// given, else the offline decision or a decline.
 func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("posagent tap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,9 +91,12 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "terminal configuration (JSON); default: embedded")
 	profDir := fs.String("profiles", "", "directory of reader profiles overriding the embedded ones")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long to wait for a card")
+	acquirer := fs.String("acquirer", "", "acquirer host:port (ISO 8583 over mutual TLS); default: none (offline decision or decline)")
+	tlsDir := fs.String("tls", "", "with --acquirer: directory with ca.pem, client.pem, client.key (as acqsim init-certs writes)")
+	dataDir := fs.String("data", "", "data directory for payments and the store-and-forward queue; default: a temporary one, and then nothing is approved offline")
 	verbose := fs.Bool("v", false, "log reader events to stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: posagent tap --amount 12.34 [--currency 978] [--reader PATTERN] [--test-keys] [--json] [--record FILE]")
+		fmt.Fprintln(stderr, "usage: posagent tap --amount 12.34 [--currency 978] [--reader PATTERN] [--test-keys] [--json] [--record FILE] [--acquirer HOST:PORT --tls DIR] [--data DIR]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +115,9 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *unmasked && *record == "" {
 		return usage("--unmasked only applies to --record")
+	}
+	if (*acquirer == "") != (*tlsDir == "") {
+		return usage("--acquirer and --tls go together")
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "posagent tap: %v\n", err)
@@ -107,11 +147,13 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--amount: %v", err)
 	}
 	var match *regexp.Regexp
-	if _, dongle := serialReaderPath(*readerPat); *readerPat != "" && !dongle {
+	dongle, isDongle := serialReaderPath(*readerPat)
+	if *readerPat != "" && !isDongle {
 		if match, err = regexp.Compile("(?i)" + *readerPat); err != nil {
 			return usage("--reader: %v", err)
 		}
 	}
+	curAlpha := mc.Code()
 	profiles, err := loadProfiles(*profDir)
 	if err != nil {
 		return fail(err)
@@ -122,128 +164,147 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	wctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	if !*asJSON {
-		fmt.Fprintf(stderr, "present card (%s)...\n", mc.Format(amount))
-	}
-	var tr *tapReader
-	if dev, ok := serialReaderPath(*readerPat); ok {
-		tr, err = waitSerialCard(ctx, wctx, dev, *dongleProfile, *profDir, log)
-	} else {
-		tr, err = waitPCSCCard(ctx, wctx, profiles, match, *timeout, log)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	defer tr.close()
-	seen := time.Now()
-	card, signal := tr.card, tr.signal
-	signal(firmwareprofiles.SignalPresent)
-
-	term := &emv.Terminal{Config: cfg, TestKeys: *testKeys || cfg.TestKeys}
-	tx := emv.Transaction{Amount: amount, Currency: cur, Date: seen}
-	var kcard emv.Card = card
 	if *unmasked {
 		fmt.Fprintf(stderr, "posagent tap: warning: %s will hold the card's data in clear\n", *record)
 	}
-	rec, err := newTapRecorder(*record, *unmasked, card, []trace.Meta{
-		{Key: "source", Value: "posagent tap"},
-		{Key: "interface", Value: "contactless"},
-		{Key: "reader", Value: tr.reader},
-		{Key: "profile", Value: tr.profile},
-		{Key: "date", Value: seen.UTC().Format(time.RFC3339)},
-		{Key: "amount", Value: strconv.FormatInt(amount, 10)},
-		{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
-	})
-	if err != nil {
-		return fail(err)
-	}
-	if rec != nil {
-		kcard = rec
-	}
-	res, runErr := term.Run(ctx, kcard, tx)
-	done := time.Now()
-	if rec != nil {
-		if err := rec.save(res); err != nil {
+	var rec *tapRecorder
+	var recErr error
+	if *record != "" {
+		// Fail on a bad path before any card is read.
+		if rec, err = newTapRecorder(*record, *unmasked, nil, nil); err != nil {
 			return fail(err)
 		}
 	}
-	if runErr != nil {
-		signal(firmwareprofiles.SignalFailure)
-		if errors.Is(runErr, pcsc.ErrCardRemoved) || errors.Is(runErr, serial.ErrCardLost) || errors.Is(runErr, serial.ErrLinkDown) {
-			return fail(fmt.Errorf("card removed during the transaction: no outcome (%v)", runErr))
+	var seenReader, seenProfile string
+	wrap := func(name, profile string, card reader.Card) emv.Card {
+		seenReader, seenProfile = name, profile
+		if rec == nil {
+			return card
 		}
-		return fail(fmt.Errorf("no outcome: %w", runErr))
+		rec, recErr = newTapRecorder(*record, *unmasked, card, []trace.Meta{
+			{Key: "source", Value: "posagent tap"},
+			{Key: "interface", Value: "contactless"},
+			{Key: "reader", Value: name},
+			{Key: "profile", Value: profile},
+			{Key: "date", Value: time.Now().UTC().Format(time.RFC3339)},
+			{Key: "amount", Value: strconv.FormatInt(amount, 10)},
+			{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
+		})
+		return rec
 	}
-	switch res.Outcome {
-	case emv.Approved, emv.OnlineRequest:
-		signal(firmwareprofiles.SignalSuccess)
-	default:
-		signal(firmwareprofiles.SignalFailure)
+	var in agent.Reader
+	var pc *pcsc.Context
+	if isDongle {
+		d, err := newDongle(dongle, *dongleProfile, *profDir, log)
+		if err != nil {
+			return fail(err)
+		}
+		defer d.Close()
+		in = serialTapInput(d, wrap, log)
+	} else {
+		if pc, err = pcsc.Open(pcsc.Options{Logger: log}); err != nil {
+			return fail(err)
+		}
+		defer pc.Close()
+		if in, err = pcscinput.New(pc, pcscinput.Options{Match: match, Profiles: profiles, Logger: log,
+			Wrap: func(name string, card *pcsc.Card) emv.Card { return wrap(name, profiles.Match(name).ID, card) }}); err != nil {
+			return fail(err)
+		}
 	}
 
-	rep := tapReport{Report: res.Report(), Reader: tr.reader, Profile: tr.profile, Timings: tapTimings{
-		WaitMS:  ms(seen.Sub(start)),
-		CardMS:  ms(done.Sub(seen)),
-		TotalMS: ms(done.Sub(start)),
-	}}
+	dir := *dataDir
+	policy := agent.OfflineAllow
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "posagent-tap-"); err != nil {
+			return fail(err)
+		}
+		defer os.RemoveAll(dir)
+		// Nothing could forward an advice kept in a temporary file.
+		policy = agent.OfflineDeny
+	}
+	obs := &tapObserver{}
+	ecfg := agent.Config{DataFile: filepath.Join(dir, offline.DBFileName), Terminal: &cfg,
+		TestKeys: *testKeys || cfg.TestKeys, Readers: []agent.Reader{in}, Offline: policy,
+		CardTimeout: *timeout, Retries: 1, Observer: obs, Logger: log}
+	if *acquirer != "" {
+		tcfg, err := acqsim.ClientTLSFiles(*tlsDir).Load()
+		if err != nil {
+			return fail(err)
+		}
+		ecfg.Acquirer = &uplink.Config{Addr: *acquirer, TLS: tcfg}
+	}
+	eng, err := agent.Open(ecfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close(context.Background())
+	if *acquirer != "" {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		for !eng.Status().Uplink.Up && wctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+	}
+	if !*asJSON {
+		fmt.Fprintf(stderr, "present card (%s)...\n", mc.Format(amount))
+	}
+	id := "tap-" + time.Now().UTC().Format("20060102T150405.000000")
+	id = strings.ReplaceAll(id, ".", "-")
+	p, err := eng.Start(ctx, agent.PaymentRequest{ID: id, Amount: amount, Currency: curAlpha, Reference: "posagent tap"})
+	if err != nil {
+		return fail(err)
+	}
+	// ^C aborts the payment (reversed if its request had left).
+	stopAbort := context.AfterFunc(ctx, func() { eng.Abort(context.Background(), id) })
+	p, err = eng.Wait(context.Background(), id)
+	stopAbort()
+	if err != nil {
+		return fail(err)
+	}
+	if recErr != nil {
+		return fail(recErr)
+	}
+	obs.mu.Lock()
+	rep, card, at := obs.rep, obs.card, obs.at
+	obs.mu.Unlock()
+	if rec != nil && seenReader != "" {
+		scheme := ""
+		if rep != nil {
+			scheme = rep.Scheme
+		}
+		if err := rec.saveScheme(scheme); err != nil {
+			return fail(err)
+		}
+	}
+	if rep == nil {
+		switch {
+		case p.Reason == agent.ReasonTimeout:
+			if pc == nil {
+				return fail(fmt.Errorf("no card on %s within %v", in.Name(), *timeout))
+			}
+			return fail(fmt.Errorf("no card within %v%s", *timeout, ignoredReaders(pc, profiles, match)))
+		case p.Reason == agent.ReasonCardError:
+			return fail(fmt.Errorf("card removed during the transaction: no outcome (%s)", p.Message))
+		}
+		return fail(fmt.Errorf("no outcome: payment %s %s: %s", p.State, p.Reason, p.Message))
+	}
+	wait := at.Sub(start) - card
+	out := tapReport{Report: *rep, Reader: seenReader, Profile: seenProfile, Timings: tapTimings{
+		WaitMS:  ms(wait),
+		CardMS:  ms(card),
+		TotalMS: ms(at.Sub(start)),
+	}, Payment: tapPayment{ID: p.ID, State: string(p.State), Reason: p.Reason, Message: p.Message,
+		AuthCode: p.AuthCode, Response: p.Response}}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(out); err != nil {
 			return fail(err)
 		}
 		return 0
 	}
-	printTap(stdout, rep, amount, mc)
+	printTap(stdout, out, amount, mc)
 	return 0
-}
-
-// tapReader is the card a tap runs on, whichever reader found it.
-type tapReader struct {
-	card    reader.Card
-	reader  string // reader name
-	profile string // profile ID
-	signal  func(firmwareprofiles.Signal)
-	close   func()
-}
-
-// waitPCSCCard waits (wctx) for a card on a PC/SC reader matching match (or
-// any contactless one) and connects to it (ctx).
-func waitPCSCCard(ctx, wctx context.Context, profiles *firmwareprofiles.Set, match *regexp.Regexp, timeout time.Duration, log *slog.Logger) (*tapReader, error) {
-	pc, err := pcsc.Open(pcsc.Options{Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	st, err := pc.WaitCard(wctx, func(name string) bool {
-		if match != nil {
-			return match.MatchString(name)
-		}
-		return profiles.Match(name).Contactless
-	})
-	if err != nil {
-		defer pc.Close()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return nil, fmt.Errorf("no card within %v%s", timeout, ignoredReaders(pc, profiles, match))
-		}
-		return nil, err
-	}
-	prof := profiles.Match(st.Reader)
-	log.Debug("card seen", "reader", st.Reader, "profile", prof.ID)
-
-	card, err := pc.Connect(ctx, st.Reader, pcsc.ConnectOptions{Contactless: prof.Contactless, MaxAPDU: prof.MaxAPDU})
-	if err != nil {
-		pc.Close()
-		return nil, err
-	}
-	return &tapReader{card: card, reader: st.Reader, profile: prof.ID,
-		signal: func(s firmwareprofiles.Signal) {
-			if err := prof.Signal(ctx, card, s); err != nil && !errors.Is(err, firmwareprofiles.ErrNoSignal) {
-				log.Warn("reader signal failed", "signal", s, "err", err)
-			}
-		},
-		close: func() { card.Close(); pc.Close() }}, nil
 }
 
 // ignoredReaders names the readers a tap without --reader skipped because
@@ -296,6 +357,11 @@ func printTap(w io.Writer, r tapReport, amount int64, cur money.Currency) {
 	}
 	fmt.Fprintf(w, "commands  %d\n", r.Commands)
 	fmt.Fprintf(w, "timings   wait %.2f ms, card %.2f ms, total %.2f ms\n", r.Timings.WaitMS, r.Timings.CardMS, r.Timings.TotalMS)
+	pay := r.Payment.State
+	if r.Payment.Reason != "" {
+		pay += " (" + r.Payment.Reason + ")"
+	}
+	fmt.Fprintf(w, "payment   %s %s\n", r.Payment.ID, pay)
 }
 
 // tapRecorder records the card session for --record.
@@ -317,15 +383,22 @@ func newTapRecorder(path string, unmasked bool, card reader.Card, meta []trace.M
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("--record: %w", err)
 	}
-	return &tapRecorder{Recorder: trace.NewRecorder(card, trace.RecordOptions{Unmasked: unmasked, Meta: meta}), path: path}, nil
+	r := &tapRecorder{path: path}
+	if card != nil {
+		r.Recorder = trace.NewRecorder(card, trace.RecordOptions{Unmasked: unmasked, Meta: meta})
+	}
+	return r, nil
 }
 
-// save writes the recording (masked unless asked otherwise), with the scheme when the kernel found
-// one.
-func (r *tapRecorder) save(res *emv.Result) error {
+// saveScheme writes the recording (masked unless asked otherwise), with
+// the scheme when the kernel found one.
+func (r *tapRecorder) saveScheme(scheme string) error {
+	if r.Recorder == nil {
+		return nil
+	}
 	t := r.Trace()
-	if res != nil && res.Scheme != "" {
-		t.Meta = append(t.Meta, trace.Meta{Key: "scheme", Value: res.Scheme})
+	if scheme != "" {
+		t.Meta = append(t.Meta, trace.Meta{Key: "scheme", Value: scheme})
 	}
 	var b bytes.Buffer
 	if _, err := t.WriteTo(&b); err != nil {

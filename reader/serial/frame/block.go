@@ -302,12 +302,19 @@ func appendEDC(dst, body []byte, edc EDC) []byte {
 }
 
 // crc16 is CRC-16/CCITT-FALSE (poly 1021, init FFFF, no reflection, no
-// final XOR): the standard library has no CRC-16, and ten lines do not
-// justify a module.
+// final XOR), table-driven: the standard library has no CRC-16, and a
+// dozen lines do not justify a module.
 func crc16(b []byte) uint16 {
 	c := uint16(0xFFFF)
 	for _, x := range b {
-		c ^= uint16(x) << 8
+		c = c<<8 ^ crcTable[byte(c>>8)^x]
+	}
+	return c
+}
+
+var crcTable = func() (t [256]uint16) {
+	for i := range t {
+		c := uint16(i) << 8
 		for range 8 {
 			if c&0x8000 != 0 {
 				c = c<<1 ^ 0x1021
@@ -315,9 +322,10 @@ func crc16(b []byte) uint16 {
 				c <<= 1
 			}
 		}
+		t[i] = c
 	}
-	return c
-}
+	return t
+}()
 
 // Split cuts a message into I-block information fields of at most ifs
 // bytes (at least one, possibly empty).

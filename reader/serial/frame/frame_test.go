@@ -231,3 +231,19 @@ func TestScannerResync(t *testing.T) {
 		t.Fatalf("block behind a false start: %v %v %v", b, ok, err)
 	}
 }
+
+// BenchmarkCodec is one APDU exchange's worth of block work on one side:
+// encode a 26-byte command block, decode a 73-byte response block (CRC).
+func BenchmarkCodec(b *testing.B) {
+	cmd := I(NADHost, 0, false, make([]byte, 21))
+	resp, _ := Encode(I(NADDevice, 0, false, make([]byte, 68)), CRC)
+	o := DecodeOptions{NAD: NADDevice, EDC: CRC}
+	for b.Loop() {
+		if _, err := Encode(cmd, CRC); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := Decode(resp, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -68,7 +68,9 @@ func newParts(b *testing.B) *parts {
 	if p.card, err = cardsim.New(pr); err != nil {
 		b.Fatal(err)
 	}
-	p.term = &emv.Terminal{Config: *e.cfg.Terminal, TestKeys: true}
+	kcfg := *e.cfg.Terminal
+	kcfg.TestKeys = true
+	p.term = &emv.Terminal{Config: kcfg}
 	if p.store, err = offline.Open(filepath.Join(b.TempDir(), offline.DBFileName), offline.Options{}); err != nil {
 		b.Fatal(err)
 	}

@@ -29,9 +29,8 @@ type Config struct {
 	// Store.Logger default to the engine's.
 	Store offline.Options
 	// Terminal is the kernel's terminal configuration; zero = emv.DefaultConfig().
+	// Its TestKeys is the one switch for scheme and software-card test CA keys.
 	Terminal *emv.Config
-	// TestKeys lets the kernel accept scheme test CA keys (simulated cards).
-	TestKeys bool
 	// Acquirer configures the uplink client; the engine sets its Queue
 	// (and STAN, when nil, from STANFile). Nil or Addr "" = no acquirer:
 	// every payment takes the offline path or is declined.

@@ -8,6 +8,7 @@ import (
 
 	"posagent/agent"
 	"posagent/agent/input/sim"
+	"posagent/emv"
 	"posagent/offline"
 )
 
@@ -18,11 +19,13 @@ func ExampleEngine() {
 	dir, _ := os.MkdirTemp("", "agent-example-")
 	defer os.RemoveAll(dir)
 	reader, _ := sim.New(sim.Options{Default: "visa"})
+	term := emv.DefaultConfig()
+	term.TestKeys = true // software cards are signed by test CAs
 	eng, err := agent.Open(agent.Config{
 		DataFile:   filepath.Join(dir, "data", offline.DBFileName),
 		Store:      offline.Options{Limits: map[string]offline.Limit{"*": {PerTransaction: 5000}}},
 		Readers:    []agent.Reader{reader},
-		TestKeys:   true, // software cards are signed by test CAs
+		Terminal:   &term,
 		FloorLimit: 2000,
 	})
 	if err != nil {

@@ -132,6 +132,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 func harnessConfig(t testing.TB, dir, addr string, reader *sim.Reader, acquirer bool) agent.Config {
 	t.Helper()
 	term := emv.DefaultConfig()
+	term.TestKeys = true // software cards are signed by test CAs
 	for i := range term.AIDs {
 		term.AIDs[i].FloorLimit = aidFloor
 	}
@@ -142,7 +143,7 @@ func harnessConfig(t testing.TB, dir, addr string, reader *sim.Reader, acquirer 
 			SecretFile: filepath.Join(dir, "keys", offline.SecretFileName),
 			Limits:     map[string]offline.Limit{"*": {PerTransaction: 5000, Count: 50}},
 		},
-		Terminal: &term, TestKeys: true,
+		Terminal:       &term,
 		Readers:        []agent.Reader{reader},
 		FloorLimit:     standInFloor,
 		CardTimeout:    20 * time.Second,

@@ -337,7 +337,8 @@ func (e *Engine) kernelConfig(p *Payment) emv.Config {
 // finished (aborted) here.
 func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, error) {
 	cur, _ := currencyOf(p.Currency)
-	term := &emv.Terminal{Config: e.kernelConfig(p), TestKeys: e.cfg.TestKeys || e.term.TestKeys, Now: e.cfg.Now}
+	kcfg := e.kernelConfig(p)
+	term := &emv.Terminal{Config: kcfg, Now: e.cfg.Now}
 	start := time.Now()
 	res, err := term.Run(r.ctx, in.card, emv.Transaction{Amount: p.Amount, Currency: cur.NumericCode()})
 	if s, ok := in.card.(SignalSession); ok {
@@ -370,12 +371,9 @@ func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, er
 func (e *Engine) cardFacts(p *Payment, res *emv.Result) {
 	p.Scheme, p.Label, p.CVM = res.Scheme, res.Label, res.CVM
 	p.AID = strings.ToUpper(hex.EncodeToString(res.AID))
-	cardPAN := res.PAN
-	if cardPAN.IsZero() {
-		cardPAN = res.Track2.PAN
-	}
-	if !cardPAN.IsZero() {
-		p.MaskedPAN = cardPAN.String()
+	// res.PAN is 5A or, without one, track 2's PAN (the kernel's one rule).
+	if !res.PAN.IsZero() {
+		p.MaskedPAN = res.PAN.String()
 	}
 	p.EntryMode = entryModeName(false)
 }
@@ -387,9 +385,6 @@ func (e *Engine) transaction(p *Payment, res *emv.Result) uplink.Transaction {
 	if !res.Track2.PAN.IsZero() {
 		t2 := res.Track2
 		tx.Track2 = &t2
-	}
-	if tx.PAN.IsZero() && tx.Track2 != nil {
-		tx.PAN = tx.Track2.PAN
 	}
 	return tx
 }

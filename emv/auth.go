@@ -1,7 +1,9 @@
 package emv
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"posagent/emv/capk"
 	"posagent/emv/oda"
@@ -59,21 +61,49 @@ func (s *session) iccKey(wantICC bool) (*oda.IssuerKey, *oda.PublicKey, error) {
 	if len(rid) > 5 {
 		rid = rid[:5]
 	}
-	cands := s.caKeys().Candidates(rid, idx[0], s.t.TestKeys || s.t.Config.TestKeys)
+	cands := s.caKeys().Candidates(rid, idx[0], s.t.Config.TestKeys)
 	panDigits := s.res.PAN.Digits()
-	date := s.tx.Date
-	ik, err := oda.RecoverIssuerKey(cands, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], panDigits, date, s.t.Revoked)
+	// An expired certificate fails ODA, but the chain and the signature
+	// are still verified (with expiry left aside) so that the result says
+	// whether they are sound: s.certExpired keeps the expiry failure and
+	// odaDone reports both.
+	s.certExpired, s.certsRead = nil, false
+	expiryAside := func(recover func(date time.Time) error) error {
+		err := recover(s.tx.Date)
+		if errors.Is(err, oda.ErrExpired) {
+			if err2 := recover(time.Date(1991, 1, 1, 0, 0, 0, 0, time.UTC)); err2 == nil {
+				s.certExpired = err
+				return nil
+			}
+		}
+		return err
+	}
+	var ik *oda.IssuerKey
+	err := expiryAside(func(date time.Time) (err error) {
+		ik, err = oda.RecoverIssuerKey(cands, s.icc[0x90], s.icc[0x92], s.icc[0x9F32], panDigits, date, s.t.Revoked)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	if !wantICC {
+		s.certsRead = true
 		return ik, nil, nil
 	}
 	static := s.staticForODA()
-	icc, err := oda.RecoverICCKey(ik.PublicKey, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, panDigits, date)
+	expired := s.certExpired
+	var icc *oda.PublicKey
+	err = expiryAside(func(date time.Time) (err error) {
+		icc, err = oda.RecoverICCKey(ik.PublicKey, s.icc[0x9F46], s.icc[0x9F48], s.icc[0x9F47], static, panDigits, date)
+		return err
+	})
+	if s.certExpired == nil {
+		s.certExpired = expired
+	}
 	if err != nil {
 		return ik, nil, err
 	}
+	s.certsRead = true
 	return ik, icc, nil
 }
 
@@ -92,6 +122,19 @@ func (s *session) odaDone(method string, ik *oda.IssuerKey, err error) bool {
 	r := &ODAResult{Method: method, Result: ODAOK}
 	if ik != nil {
 		r.CAKey = ik.CA.String()
+	}
+	r.Signature = ODAOK
+	if err != nil {
+		r.Signature = ODAFailed
+	}
+	switch {
+	case s.certExpired != nil || errors.Is(err, oda.ErrExpired):
+		r.CertExpiry = "expired"
+		if err == nil {
+			err = s.certExpired // sound, but expired: ODA fails
+		}
+	case s.certsRead:
+		r.CertExpiry = "valid"
 	}
 	if err != nil {
 		r.Result, r.Reason = ODAFailed, err.Error()

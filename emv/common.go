@@ -16,7 +16,7 @@ import (
 func (s *session) resetApp() {
 	s.term = s.terminalData()
 	s.icc = map[tlv.Tag][]byte{}
-	s.pdolData, s.staticData, s.staticBad = nil, nil, false
+	s.pdolData, s.staticData, s.staticBad, s.certExpired, s.certsRead = nil, nil, false, nil, false
 	s.tvr = [5]byte{}
 	s.res.ODA, s.res.CVM, s.res.Cryptogram, s.res.ICCData = nil, "", "", nil
 }
@@ -224,6 +224,13 @@ func (s *session) readRecords(afl []byte) (ok bool, err error) {
 			data, sw, err := s.exchange(reader.ReadRecord(sfi, byte(rec)))
 			if isCardError(err) {
 				return false, err
+			}
+			if err == nil && sw == reader.SWConditionsNotSatisf {
+				// The card says this application cannot be used here, as
+				// 6985 to GET PROCESSING OPTIONS does: try the next one.
+				s.res.Outcome = SelectNext
+				s.res.Reason = fmt.Sprintf("READ RECORD SFI %d record %d: %v", sfi, rec, sw)
+				return false, nil
 			}
 			if err != nil || sw != reader.SWOK {
 				s.endApp("READ RECORD SFI %d record %d: %s", sfi, rec, swOrErr(sw, err))

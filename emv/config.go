@@ -42,6 +42,10 @@ type AIDConfig struct {
 	Scheme string   `json:"scheme"`
 	// Kernel is the kernel this AID runs on (2, 3, 7, or 0 = generic).
 	Kernel Kernel `json:"kernel"`
+	// SchemeKernel is the EMVCo Book B kernel id the scheme specifies
+	// (C-4 Amex, C-5 JCB, C-6 Discover) when it differs from Kernel; 0 for
+	// domestic kernels without an EMVCo id.
+	SchemeKernel Kernel `json:"scheme_kernel,omitempty"`
 	// PartialSelection lets the AID match card AIDs that extend it.
 	PartialSelection bool `json:"partial_selection"`
 	// TransactionLimit: above it the contactless transaction is not allowed
@@ -85,8 +89,9 @@ type Config struct {
 	SupportDDA bool        `json:"support_dda"`
 	SupportSDA bool        `json:"support_sda"`
 	AIDs       []AIDConfig `json:"aids"`
-	// TestKeys allows scheme test CA keys: for test benches only, never for
-	// live money (the same switch as the CLI's --test-keys).
+	// TestKeys allows scheme test CA keys and posagent's software-card test
+	// CAs: for test benches only, never for live money. It is the only
+	// switch (the CLI's --test-keys sets it).
 	TestKeys bool `json:"test_keys"`
 }
 
@@ -107,6 +112,13 @@ func (h *HexBytes) UnmarshalText(b []byte) error {
 	}
 	*h = v
 	return nil
+}
+
+// schemeKernel records the kernel the scheme specifies when posagent runs
+// another one for it.
+func schemeKernel(c AIDConfig, k Kernel) AIDConfig {
+	c.SchemeKernel = k
+	return c
 }
 
 func mustHex(s string) HexBytes {
@@ -149,24 +161,72 @@ func DefaultConfig() Config {
 		SupportCDA:      true,
 		SupportDDA:      true,
 		SupportSDA:      true,
+		// The AID list. Sources: the EMVCo register of Registered
+		// Application Provider Identifiers (RID, ISO/IEC 7816-5) at
+		// emvco.com ("Registered RIDs"), the schemes' published AIDs as
+		// collected in EFTlab's public "Complete list of application
+		// identifiers (AID)" (eftlab.com knowledge base), and, for the
+		// kernel each scheme specifies, EMVCo Book B (Entry Point) table
+		// of kernel identifiers: C-2 Mastercard, C-3 Visa, C-4 American
+		// Express, C-5 JCB, C-6 Discover, C-7 UnionPay. Schemes without an
+		// EMVCo kernel id run domestic kernels (girocard, RuPay qSPARC,
+		// Mir, eftpos, CB, Interac Flash): posagent runs its generic
+		// path for them and for C-4/C-5/C-6. Every entry allows partial
+		// selection (Book B 3.3.2.5): cards extend these AIDs with a PIX
+		// suffix (UnionPay, girocard) or a product code.
 		AIDs: []AIDConfig{
-			aid("A0000000031010", "VISA", "visa", KernelC3, "36004000"),
-			aid("A0000000032010", "VISA ELECTRON", "visa", KernelC3, "36004000"),
-			aid("A0000000032020", "V PAY", "visa", KernelC3, "36004000"),
+			// Visa (RID A000000003): credit/debit, Electron, V PAY, US
+			// common debit (RID A000000098, Visa USA), Interlink.
+			aid("A0000000031010", "VISA", "visa", KernelC3, "37004000"),
+			aid("A0000000032010", "VISA ELECTRON", "visa", KernelC3, "37004000"),
+			aid("A0000000032020", "V PAY", "visa", KernelC3, "37004000"),
+			aid("A0000000033010", "VISA INTERLINK", "visa", KernelC3, "37004000"),
+			aid("A0000000980840", "US DEBIT", "visa", KernelC3, "37004000"),
+			// Mastercard (RID A000000004): Mastercard, Maestro, US Maestro
+			// (common debit).
 			aid("A0000000041010", "MASTERCARD", "mastercard", KernelC2, ""),
 			aid("A0000000043060", "MAESTRO", "maestro", KernelC2, ""),
-			aid("A000000333010101", "UnionPay Debit", "unionpay", KernelC7, "36004000"),
-			aid("A000000333010102", "UnionPay Credit", "unionpay", KernelC7, "36004000"),
-			aid("A000000333010103", "UnionPay Quasi-credit", "unionpay", KernelC7, "36004000"),
-			aid("A00000002501", "AMERICAN EXPRESS", "amex", KernelGeneric, ""),
-			aid("A0000000651010", "JCB", "jcb", KernelGeneric, ""),
-			aid("A0000001523010", "DISCOVER", "discover", KernelGeneric, ""),
+			aid("A0000000042203", "US MAESTRO", "maestro", KernelC2, ""),
+			// UnionPay (RID A000000333): debit, credit, quasi-credit, US
+			// common debit.
+			aid("A000000333010101", "UnionPay Debit", "unionpay", KernelC7, "37004000"),
+			aid("A000000333010102", "UnionPay Credit", "unionpay", KernelC7, "37004000"),
+			aid("A000000333010103", "UnionPay Quasi-credit", "unionpay", KernelC7, "37004000"),
+			aid("A000000333010108", "UnionPay US Debit", "unionpay", KernelC7, "37004000"),
+			// American Express (RID A000000025), kernel C-4.
+			schemeKernel(aid("A00000002501", "AMERICAN EXPRESS", "amex", KernelGeneric, ""), KernelC4),
+			// JCB (RID A000000065), kernel C-5.
+			schemeKernel(aid("A0000000651010", "JCB", "jcb", KernelGeneric, ""), KernelC5),
+			// Discover and Diners Club International (D-PAS, RID
+			// A000000152), US common debit; kernel C-6.
+			schemeKernel(aid("A0000001523010", "DISCOVER", "discover", KernelGeneric, ""), KernelC6),
+			schemeKernel(aid("A0000001524010", "DISCOVER DEBIT", "discover", KernelGeneric, ""), KernelC6),
+			// Interac (RID A000000277, Canada).
 			aid("A0000002771010", "INTERAC", "interac", KernelGeneric, ""),
+			// girocard (Germany): the EAPS RID A000000359, and the ZKA/DK
+			// RIDs A000000059 and D276000025 (girocard applications come
+			// under several AIDs, e.g. D27600002547410100; partial
+			// selection takes them all).
 			aid("A0000003591010028001", "girocard", "girocard", KernelGeneric, ""),
-			// The ZKA RID: girocard applications come under several AIDs
-			// (D27600002547410100 and others); partial selection takes them all.
+			aid("A000000059", "girocard", "girocard", KernelGeneric, ""),
 			aid("D276000025", "girocard", "girocard", KernelGeneric, ""),
-			aid("A0000000421010", "CB", "cb", KernelGeneric, "36004000"),
+			// CB (Groupement des Cartes Bancaires, RID A000000042, France).
+			aid("A0000000421010", "CB", "cb", KernelGeneric, "37004000"),
+			// RuPay (NPCI, RID A000000524, India).
+			aid("A0000005241010", "RuPay", "rupay", KernelGeneric, ""),
+			// Mir (NSPK, RID A000000658, Russia): credit, debit.
+			aid("A0000006581010", "MIR", "mir", KernelGeneric, ""),
+			aid("A0000006582010", "MIR", "mir", KernelGeneric, ""),
+			// eftpos (eftpos Payments Australia, RID A000000384):
+			// savings, cheque.
+			aid("A00000038410", "EFTPOS SAV", "eftpos", KernelGeneric, ""),
+			aid("A00000038420", "EFTPOS CHQ", "eftpos", KernelGeneric, ""),
+			// Domestic European debit: Dankort (Nets, RID A000000121),
+			// BankAxept (RID D578000002, Norway), PagoBANCOMAT (RID
+			// A000000141, Italy).
+			aid("A0000001211010", "DANKORT", "dankort", KernelGeneric, ""),
+			aid("D5780000021010", "BankAxept", "bankaxept", KernelGeneric, ""),
+			aid("A0000001410001", "PagoBANCOMAT", "pagobancomat", KernelGeneric, ""),
 		},
 	}
 }
@@ -222,6 +282,9 @@ func (c Config) Validate() error {
 		case KernelGeneric, KernelC2, KernelC3, KernelC7:
 		default:
 			return fmt.Errorf("%w: aids[%d]: kernel %d not supported (2, 3, 7 or 0)", ErrConfig, i, a.Kernel)
+		}
+		if a.SchemeKernel > 8 {
+			return fmt.Errorf("%w: aids[%d]: scheme_kernel %d is not an EMVCo kernel id (1-8, or 0)", ErrConfig, i, a.SchemeKernel)
 		}
 	}
 	return nil

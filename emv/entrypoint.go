@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"posagent/emv/pan"
 	"posagent/emv/tlv"
 	"posagent/reader"
 )
@@ -144,14 +145,13 @@ func (s *session) entryPoint() error {
 	// Report the first candidate until an application is selected.
 	s.res.AID, s.res.Label = cands[0].aid, cands[0].label
 	s.res.Scheme = schemeFor(cands[0].aid, cands[0].cfg, "", cands)
-	selected := false
 	for len(cands) > 0 {
 		c := cands[0]
 		cands = cands[1:]
 		if !c.pre.allowed {
 			continue
 		}
-		out, err := s.tryCandidate(c, &selected, cands)
+		out, err := s.tryCandidate(c, cands)
 		if err != nil {
 			return err
 		}
@@ -179,8 +179,25 @@ func (s *session) entryPoint() error {
 	return nil
 }
 
+// newApplication starts the result over when candidate c is selected
+// (final SELECT answered with an FCI): every fact a result reports (AID,
+// label, scheme, PAN, track 2, expiry, PAN sequence number, kernel, ODA,
+// CVM, cryptogram, TVR, field 55, reason) comes from the selected
+// application, never from one selected before it. The previous attempt's
+// reason is kept as a note.
+func (s *session) newApplication(c *candidate, rest []*candidate) {
+	r := s.res
+	if r.Reason != "" && r.Outcome == SelectNext {
+		r.Notes = append(r.Notes, fmt.Sprintf("application %X: %s", r.AID, r.Reason))
+	}
+	*r = Result{Notes: r.Notes, Candidates: r.Candidates}
+	r.AID, r.Label = c.aid, c.label
+	r.Scheme = schemeFor(c.aid, c.cfg, "", rest)
+	s.cand = nil
+}
+
 // tryCandidate does final selection and kernel activation for c.
-func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) (Outcome, error) {
+func (s *session) tryCandidate(c *candidate, rest []*candidate) (Outcome, error) {
 	fci := c.fci
 	if fci == nil {
 		data, sw, err := s.exchange(reader.Select(c.aid))
@@ -200,6 +217,8 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 		s.res.Reason = fmt.Sprintf("SELECT %X: FCI: %v", c.aid, err)
 		return SelectNext, nil
 	}
+	// The application is selected: the result starts over for it.
+	s.newApplication(c, rest)
 	df := tlv.Value(objs, 0x84)
 	if df == nil {
 		df = c.aid
@@ -208,21 +227,13 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 	if l := tlv.Value(objs, 0x50); len(l) > 0 {
 		label = string(l)
 	}
-	if !*selected || s.res.PAN.IsZero() {
-		// The reported application: the first selected one, until one
-		// yields a PAN.
-		if !*selected {
-			s.res.AID, s.res.Label = df, label
-			s.res.Scheme = schemeFor(df, c.cfg, "", rest)
-		}
-	}
-	*selected = true
+	s.res.AID, s.res.Label = df, label
+	s.res.Scheme = schemeFor(df, c.cfg, "", rest)
 	s.cand = c
 	s.resetApp()
 	s.storeICC(objs)
 	s.res.KernelRan = true
 	s.res.Kernel = c.kernel
-	hadPAN := !s.res.PAN.IsZero()
 	switch c.kernel {
 	case KernelC2:
 		err = s.kernelC2()
@@ -239,8 +250,7 @@ func (s *session) tryCandidate(c *candidate, selected *bool, rest []*candidate) 
 	if aip := s.icc[0x82]; s.res.ODA == nil && len(aip) == 2 {
 		s.res.ODA = &ODAResult{Method: s.odaMethod(aip), Result: ODANotPerformed}
 	}
-	if !hadPAN && !s.res.PAN.IsZero() {
-		s.res.AID, s.res.Label = df, label
+	if !s.res.PAN.IsZero() {
 		s.res.Scheme = schemeFor(df, c.cfg, s.res.PAN.Digits(), rest)
 	}
 	return s.res.Outcome, nil
@@ -365,16 +375,16 @@ func (s *session) listOfAIDs(start int) (*candidate, int, error) {
 // applications (CB) by the PAN's BIN or the other applications the card
 // lists.
 func schemeFor(aid []byte, cfg *AIDConfig, panDigits string, others []*candidate) string {
-	if s := schemeByRID(aid); s != "" {
+	if s := SchemeByRID(aid); s != "" {
 		return s
 	}
 	if panDigits != "" {
-		if s := schemeByBIN(panDigits); s != "" {
+		if s := pan.Scheme(panDigits); s != "" {
 			return s
 		}
 	}
 	for _, o := range others {
-		if s := schemeByRID(o.aid); s != "" {
+		if s := SchemeByRID(o.aid); s != "" {
 			return s
 		}
 	}
@@ -384,7 +394,10 @@ func schemeFor(aid []byte, cfg *AIDConfig, panDigits string, others []*candidate
 	return "other"
 }
 
-func schemeByRID(aid []byte) string {
+// SchemeByRID names the scheme of an application identifier by its
+// registered application provider identifier (and, for Maestro, the PIX),
+// "" when unknown. It is the only AID-to-scheme rule of the tree.
+func SchemeByRID(aid []byte) string {
 	h := strings.ToUpper(hex.EncodeToString(aid))
 	switch {
 	case strings.HasPrefix(h, "A0000000043060"), strings.HasPrefix(h, "A0000000042203"):
@@ -405,24 +418,20 @@ func schemeByRID(aid []byte) string {
 		return "interac"
 	case strings.HasPrefix(h, "A000000359"), strings.HasPrefix(h, "A000000059"), strings.HasPrefix(h, "D276000025"):
 		return "girocard"
-	}
-	return ""
-}
-
-func schemeByBIN(p string) string {
-	switch {
-	case strings.HasPrefix(p, "4"):
+	case strings.HasPrefix(h, "A000000524"):
+		return "rupay"
+	case strings.HasPrefix(h, "A000000658"):
+		return "mir"
+	case strings.HasPrefix(h, "A000000384"):
+		return "eftpos"
+	case strings.HasPrefix(h, "A000000098"):
 		return "visa"
-	case len(p) >= 2 && p[0] == '5' && p[1] >= '1' && p[1] <= '5':
-		return "mastercard"
-	case len(p) >= 4 && p[:4] >= "2221" && p[:4] <= "2720":
-		return "mastercard"
-	case strings.HasPrefix(p, "34"), strings.HasPrefix(p, "37"):
-		return "amex"
-	case strings.HasPrefix(p, "62"):
-		return "unionpay"
-	case len(p) >= 4 && p[:4] >= "3528" && p[:4] <= "3589":
-		return "jcb"
+	case strings.HasPrefix(h, "A000000121"):
+		return "dankort"
+	case strings.HasPrefix(h, "D578000002"):
+		return "bankaxept"
+	case strings.HasPrefix(h, "A000000141"):
+		return "pagobancomat"
 	}
 	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +102,10 @@ func TestEntryPoint(t *testing.T) {
 			amount:  100,
 			answers: map[string]string{selPPSE: ppseFCI([4]string{mc, "MC", "02", ""}, [4]string{visa, "VISA", "01", ""}), sel(visa): fci(visa, "VISA"), sel(mc): fci(mc, "MC"), "80A8": "6985"},
 			outcome: EndApplication,
-			aid:     visa,
-			kernel:  "C-2",
+			// The result reports the last application tried (Mastercard),
+			// not a mix of both.
+			aid:    mc,
+			kernel: "C-2",
 			// Visa (priority 1) first, then Mastercard.
 			sentHave: []string{sel(visa), sel(mc)},
 			reason:   "no application left",
@@ -212,10 +215,11 @@ func TestPreprocessTTQ(t *testing.T) {
 		ttq    string
 		cvm    bool
 	}{
-		{500, "36004000", false},
-		{1500, "36804000", false}, // above floor: online cryptogram required
-		{5000, "36C04000", true},  // at the CVM limit: CVM required too
-		{0, "36804000", false},    // zero amount: online only
+		// Byte 1 bit 1: ODA for online authorisations supported.
+		{500, "37004000", false},
+		{1500, "37804000", false}, // above floor: online cryptogram required
+		{5000, "37C04000", true},  // at the CVM limit: CVM required too
+		{0, "37804000", false},    // zero amount: online only
 	} {
 		s := &session{t: term, tx: Transaction{Amount: tc.amount}}
 		p := s.preprocess(&cfg.AIDs[0])
@@ -360,5 +364,74 @@ func TestRunRefusesUnknownCurrency(t *testing.T) {
 	cfg.CurrencyCode = 1
 	if err := cfg.Validate(); !errors.Is(err, ErrConfig) {
 		t.Fatalf("Validate with currency 001: %v", err)
+	}
+}
+
+// Test CA keys have one switch, Config.TestKeys (a config file's
+// "test_keys" and the CLI's --test-keys both set it).
+func TestOneTestKeysSwitch(t *testing.T) {
+	if _, ok := reflect.TypeOf(Terminal{}).FieldByName("TestKeys"); ok {
+		t.Fatal("Terminal has its own TestKeys switch besides Config.TestKeys")
+	}
+}
+
+// The default AID list covers the schemes a European, US and Asian
+// terminal meets, each on its kernel, with partial selection.
+func TestDefaultAIDList(t *testing.T) {
+	cfg := DefaultConfig()
+	for _, c := range []struct {
+		cardAID string
+		scheme  string
+		kernel  Kernel
+	}{
+		{"A0000000031010", "visa", KernelC3},
+		{"A0000000032010", "visa", KernelC3},
+		{"A0000000980840", "visa", KernelC3},
+		{"A0000000041010", "mastercard", KernelC2},
+		{"A0000000043060", "maestro", KernelC2},
+		{"A0000000042203", "maestro", KernelC2},
+		{"A000000333010101", "unionpay", KernelC7},
+		{"A000000333010102", "unionpay", KernelC7},
+		{"A000000333010103", "unionpay", KernelC7},
+		{"A00000002501", "amex", KernelGeneric},
+		{"A0000000651010", "jcb", KernelGeneric},
+		{"A0000001523010", "discover", KernelGeneric},
+		{"A0000002771010", "interac", KernelGeneric},
+		{"A0000003591010028001", "girocard", KernelGeneric},
+		{"A00000005910100101", "girocard", KernelGeneric},
+		{"D27600002547410100", "girocard", KernelGeneric},
+		{"A0000000421010", "cb", KernelGeneric},
+		{"A0000005241010", "rupay", KernelGeneric},
+		{"A0000006581010", "mir", KernelGeneric},
+		{"A0000006582010", "mir", KernelGeneric},
+		{"A00000038410", "eftpos", KernelGeneric},
+		{"A0000001211010", "dankort", KernelGeneric},
+		{"D5780000021010", "bankaxept", KernelGeneric},
+		{"A0000001410001", "pagobancomat", KernelGeneric},
+	} {
+		aid := hx(c.cardAID)
+		var hit *AIDConfig
+		for i := range cfg.AIDs {
+			if aidMatches(&cfg.AIDs[i], aid) {
+				hit = &cfg.AIDs[i]
+				break
+			}
+		}
+		if hit == nil {
+			t.Errorf("%s: no entry of the default AID list matches", c.cardAID)
+			continue
+		}
+		if hit.Scheme != c.scheme || hit.Kernel != c.kernel || !hit.PartialSelection {
+			t.Errorf("%s: entry %X scheme %s kernel %v partial %v; want %s %v", c.cardAID, hit.AID, hit.Scheme, hit.Kernel, hit.PartialSelection, c.scheme, c.kernel)
+		}
+		// A card AID extended with a PIX suffix still selects it.
+		if !aidMatches(hit, append(aid, 0x01)) && len(aid) < 16 {
+			t.Errorf("%s: partial selection does not take %X01", c.cardAID, aid)
+		}
+	}
+	for _, a := range cfg.AIDs {
+		if a.Scheme == "amex" && a.SchemeKernel != KernelC4 || a.Scheme == "jcb" && a.SchemeKernel != KernelC5 || a.Scheme == "discover" && a.SchemeKernel != KernelC6 {
+			t.Errorf("%X: scheme kernel %d", a.AID, a.SchemeKernel)
+		}
 	}
 }

@@ -48,7 +48,8 @@ func FuzzKernel(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		cfg.AIDs[0].FloorLimit = 10000
-		term := &Terminal{Config: cfg, TestKeys: true}
+		cfg.TestKeys = true
+		term := &Terminal{Config: cfg}
 		res, err := term.Run(context.Background(), &fuzzCard{data: data}, Transaction{Amount: 100})
 		if err != nil {
 			if !errors.Is(err, ErrNoCard) {

@@ -76,9 +76,15 @@ func (s *session) fullFlow(aip []byte, method string) error {
 	case ODACDA:
 		var kerr error
 		ik, iccKey, kerr = s.iccKey(true)
-		if kerr != nil {
+		switch {
+		case kerr != nil:
 			s.odaDone(ODACDA, ik, kerr)
-		} else {
+		case s.certExpired != nil:
+			// CDA fails before it is asked for; the signature is checked
+			// only if a replay's recorded GENERATE AC asked for CDA.
+			s.tvr[0] |= bitCDAFailed
+			s.res.ODA = &ODAResult{Method: ODACDA, Result: ODAFailed, Reason: s.certExpired.Error(), CertExpiry: "expired"}
+		default:
 			cda = true
 		}
 	case ODADDA, ODAFDDA:
@@ -104,6 +110,14 @@ func (s *session) fullFlow(aip []byte, method string) error {
 	p1 := s.actionAnalysis()
 	if cda && p1 != 0x00 {
 		p1 |= 0x10
+	}
+	if rec, ok := s.recordedP1(); ok && rec != p1 {
+		// Replay: the card's answer depends on what was asked; ask what
+		// the recording asked and say that the kernel would not have.
+		s.noteDivergence(0x80, 0xAE, fmt.Sprintf("kernel chose GENERATE AC P1 %02X (%s), the recording asked %02X (%s): replayed with the recorded one",
+			p1, describeP1(p1), rec, describeP1(rec)))
+		p1 = rec
+		cda = p1&0x10 != 0 && iccKey != nil
 	}
 	s.adoptRecorded(0x80, 0xAE, cdol1, false)
 	cdolData := cdol1.Build(s.get)
@@ -199,6 +213,40 @@ func (s *session) fullFlow(aip []byte, method string) error {
 	s.res.TVR = s.tvr
 	s.buildICCData()
 	return nil
+}
+
+// recordedP1 is the reference control parameter of the recorded GENERATE
+// AC the replay will answer next.
+func (s *session) recordedP1() (byte, bool) {
+	if s.recorded == nil {
+		return 0, false
+	}
+	raw, ok := s.recorded.RecordedCommand(0x80, 0xAE)
+	if !ok {
+		return 0, false
+	}
+	cmd, err := reader.ParseCommand(raw)
+	if err != nil {
+		return 0, false
+	}
+	return cmd.P1, true
+}
+
+// noteDivergence tells a replayed recording that the kernel followed it
+// where its own choice differed.
+func (s *session) noteDivergence(cla, ins byte, reason string) {
+	if n, ok := s.recorded.(DivergenceNoter); ok {
+		n.NoteDivergence(cla, ins, reason)
+	}
+}
+
+// describeP1 names a GENERATE AC reference control parameter.
+func describeP1(p1 byte) string {
+	d := cryptogramType(p1)
+	if p1&0x10 != 0 {
+		d += " with CDA"
+	}
+	return d
 }
 
 // actionAnalysis compares the TVR with the TACs and IACs (Book 3 10.7) and

@@ -68,10 +68,17 @@ func (s *session) decideQ(method string) {
 	// The card computed its cryptogram over the terminal data of the GPO,
 	// TVR included: field 55 must carry that TVR for the issuer to verify
 	// it, whatever the reader notes afterwards (the outcome keeps them).
+	// The one exception (Book C-3, ODA for online authorisations): an fDDA
+	// failure found after the card answered is flagged to the issuer in
+	// the TVR of the online message (byte 1 "DDA failed").
 	gpoTVR := s.tvr
+	onlineODAFailed := false
 	defer func() {
 		copy(s.res.TVR[:], s.tvr[:])
 		s.tvr = gpoTVR
+		if onlineODAFailed {
+			s.tvr[0] |= bitDDAFailed
+		}
 		s.buildICCData()
 	}()
 	pre := s.cand.pre
@@ -111,14 +118,45 @@ func (s *session) decideQ(method string) {
 		s.odaNotPerformed(method, "card declined")
 		s.res.Outcome, s.res.Reason = Declined, "card returned an AAC"
 	case "ARQC":
-		s.odaNotPerformed(method, "online authorisation: the issuer authenticates the card")
 		s.res.Outcome = OnlineRequest
+		onlineODAFailed = s.odaForOnline(method, ctqBit)
 	case "TC":
 		s.offlineApprovalQ(method, ctqBit)
 	default:
 		s.odaNotPerformed(method, "unknown cryptogram type")
 		s.res.Outcome, s.res.Reason = Declined, fmt.Sprintf("cryptogram information data %02X is RFU", cid)
 	}
+}
+
+// odaForOnline is Book C-3's "offline data authentication for online
+// authorisations": when the TTQ sent to the card (the recorded one in a
+// replay) sets byte 1 bit 1 and the card signed its dynamic data with the
+// ARQC, the reader performs fDDA. A failure leaves the payment online, to
+// be flagged to the issuer (the return value), unless the card's CTQ asks
+// to switch interface when ODA fails.
+func (s *session) odaForOnline(method string, ctqBit func(int, byte) bool) (failed bool) {
+	ttq := s.term[0x9F66]
+	switch {
+	case len(ttq) != 4 || ttq[0]&0x01 == 0:
+		s.odaNotPerformed(method, "online authorisation: the issuer authenticates the card (TTQ does not ask for ODA online)")
+		return false
+	case method != ODAFDDA:
+		s.odaNotPerformed(method, "online authorisation: the card offers no fDDA")
+		return false
+	}
+	if _, ok := s.icc[0x9F4B]; !ok {
+		s.odaNotPerformed(method, "online authorisation: the card signed no dynamic data with its ARQC")
+		return false
+	}
+	if s.performFDDA() {
+		return false
+	}
+	if ctqBit(0, 0x10) {
+		s.res.Outcome, s.res.Reason = TryAnotherInterface, "fDDA failed on an online authorisation: card asks for another interface"
+		return false
+	}
+	s.res.Reason = "fDDA failed on an online authorisation: flagged to the issuer (TVR byte 1 DDA failed)"
+	return true
 }
 
 // offlineApprovalQ checks a TC: expiry, online PIN, and fDDA, which an

@@ -3,7 +3,10 @@ package emv
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"posagent/emv/pan"
 )
@@ -58,6 +61,15 @@ type ODAResult struct {
 	Result string `json:"result"`
 	CAKey  string `json:"ca_key,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Signature says whether the certificate chain and the card's
+	// signature verified, certificate expiry aside ("ok" or "failed";
+	// empty when not checked): an old recording whose certificates have
+	// since expired still shows that they and its signature are sound.
+	Signature string `json:"signature,omitempty"`
+	// CertExpiry is "valid" or "expired" (judged at the transaction date;
+	// an expired certificate fails ODA whatever Signature says), empty
+	// when the certificates were not read.
+	CertExpiry string `json:"cert_expiry,omitempty"`
 }
 
 // Result is everything a transaction produced. PAN and Track2 mask
@@ -94,6 +106,33 @@ type Result struct {
 	Notes []string
 	// Candidates lists the applications Entry Point found, in priority order.
 	Candidates []string
+	// Date is the transaction date and time the kernel used (a replay
+	// takes the recorded one from the commands it follows).
+	Date time.Time
+}
+
+// String is the masked one-line view of the result: PAN first 6 + last 4,
+// no track 2, cryptogram or field 55 bytes.
+func (r Result) String() string {
+	return fmt.Sprintf("emv.Result{%v %s AID %X %s PAN %v cryptogram %s, %d commands}", r.Outcome, r.Kernel, r.AID, r.Scheme, r.PAN, r.Cryptogram, r.Commands)
+}
+
+// GoString masks %#v as String does.
+func (r Result) GoString() string { return r.String() }
+
+// Format prints String for every verb.
+func (r Result) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
+
+// MarshalJSON writes the masked Report.
+func (r Result) MarshalJSON() ([]byte, error) { return json.Marshal(r.Report()) }
+
+// MarshalText writes String.
+func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// LogValue logs the masked facts.
+func (r Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("outcome", r.Outcome.String()), slog.String("aid", fmt.Sprintf("%X", r.AID)),
+		slog.String("scheme", r.Scheme), slog.String("pan", r.PAN.String()), slog.String("cryptogram", r.Cryptogram))
 }
 
 // Report is the JSON shape of a result shared by `trace replay` and `tap`.

@@ -31,6 +31,13 @@ type RecordedSession interface {
 	RecordedCommand(cla, ins byte) ([]byte, bool)
 }
 
+// DivergenceNoter is implemented by a replayed recording that reports where
+// the kernel followed the recording against its own choice (the recorded
+// GENERATE AC reference control parameter).
+type DivergenceNoter interface {
+	NoteDivergence(cla, ins byte, reason string)
+}
+
 // Terminal runs transactions. Its zero value is not usable: set Config (e.g.
 // DefaultConfig()). It is safe for concurrent use by several transactions on
 // different cards.
@@ -38,9 +45,6 @@ type Terminal struct {
 	Config Config
 	// CAKeys is the CA public key list; nil means the embedded list.
 	CAKeys *capk.List
-	// TestKeys allows scheme test CA keys (and posagent's software-card test
-	// CAs). Off for live money.
-	TestKeys bool
 	// Rand is the source of unpredictable numbers; nil means crypto/rand.
 	Rand io.Reader
 	// Now gives the transaction date and time; nil means time.Now.
@@ -102,6 +106,7 @@ func (t *Terminal) Run(ctx context.Context, card Card, tx Transaction) (*Result,
 	s.un = un
 	err := s.entryPoint()
 	s.res.Commands = s.card.(*countingCard).n
+	s.res.Date = s.tx.Date
 	if err != nil {
 		return s.res, err
 	}
@@ -136,7 +141,11 @@ type session struct {
 	pdolData   []byte
 	staticData []byte
 	staticBad  bool // a record for ODA was not a 70 template
-	tvr        [5]byte
+	// certExpired is the expiry failure of a certificate whose chain
+	// otherwise verified (see iccKey).
+	certExpired error
+	certsRead   bool // the certificates were recovered (expiry aside)
+	tvr         [5]byte
 }
 
 // cardError is a transport failure: the caller gets it as Run's error.

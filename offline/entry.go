@@ -1,7 +1,9 @@
 package offline
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -74,6 +76,42 @@ type Entry struct {
 func (e Entry) String() string {
 	return fmt.Sprintf("%s %s %s %d %s attempts=%d", e.ID, e.Kind, e.State, e.Amount, e.Currency, e.Attempts)
 }
+
+// GoString, Format, MarshalText, MarshalJSON and LogValue never show the
+// decrypted payload (card data) or the card key: every verb prints String,
+// JSON holds the bookkeeping fields only.
+func (e Entry) GoString() string { return "offline.Entry{" + e.String() + "}" }
+
+// Format prints String for every verb.
+func (e Entry) Format(f fmt.State, verb rune) { fmt.Fprint(f, e.String()) }
+
+// MarshalText writes String.
+func (e Entry) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+// MarshalJSON writes the entry's bookkeeping (what `posagent queue export`
+// prints): no payload, no card key, the reason with digit runs masked.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID          string    `json:"id"`
+		Kind        Kind      `json:"kind"`
+		State       State     `json:"state"`
+		Amount      int64     `json:"amount"`
+		Currency    string    `json:"currency"`
+		Created     time.Time `json:"created"`
+		NextAttempt time.Time `json:"next_attempt,omitzero"`
+		Finished    time.Time `json:"finished,omitzero"`
+		Attempts    int       `json:"attempts"`
+		Repeat      bool      `json:"repeat"`
+		Declined    bool      `json:"declined,omitempty"`
+		Reason      string    `json:"reason,omitempty"`
+		KeyID       string    `json:"key_id"`
+		Seq         uint64    `json:"seq"`
+	}{e.ID, e.Kind, e.State, e.Amount, e.Currency, e.Created, e.NextAttempt, e.Finished, e.Attempts, e.Repeat,
+		e.Declined, MaskDigits(e.Reason), e.KeyID, e.Seq})
+}
+
+// LogValue logs String.
+func (e Entry) LogValue() slog.Value { return slog.StringValue(e.String()) }
 
 // kindRank orders kinds in the queue: reversals before advices before the rest.
 func kindRank(k Kind) byte {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"posagent/emv/pan"
 	"sync"
 	"time"
 
@@ -411,9 +412,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 }
 
-// MaskDigits replaces every run of 12 to 19 digits (a possible PAN) in s
-// by its first 6 and last 4 digits around asterisks, so that a reason text
-// from a peer cannot carry a card number into the file or logs.
+// MaskDigits finds every run of 12 to 19 digits (a possible PAN) in s and
+// masks it by emv/pan's rule (pan.Mask: first 6 and last 4), and stars runs
+// longer than 19 whole, so that a reason text from a peer cannot carry a
+// card number into the file or logs.
 func MaskDigits(s string) string {
 	b := []byte(s)
 	for i := 0; i < len(b); {
@@ -426,9 +428,7 @@ func MaskDigits(s string) string {
 			j++
 		}
 		if n := j - i; n >= 12 && n <= 19 {
-			for k := i + 6; k < j-4; k++ {
-				b[k] = '*'
-			}
+			copy(b[i:j], pan.Mask(string(b[i:j])))
 		} else if n > 19 {
 			for k := i; k < j; k++ {
 				b[k] = '*'

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"posagent/emv/cardsim/perso"
+	"posagent/emv/pan"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +50,7 @@ func TestPurchaseApprovedWithARPC(t *testing.T) {
 			cl, _ := tlv.Parse(txn.ICC)
 			var ac [8]byte
 			copy(ac[:], tlv.Value(cl, 0x9F26))
-			imk, _ := arqc.TestMasterKey("visa")
+			imk, _ := perso.TestMasterKey("visa")
 			atc := tlv.Value(cl, 0x9F36)
 			sk := arqc.SessionKey(arqc.DeriveICCMasterKey(imk, testPAN, 1), [2]byte{atc[0], atc[1]})
 			if want := arqc.ARPC(sk, ac, [2]byte{'0', '0'}); string(want[:]) != string(iad[:8]) {
@@ -690,4 +693,61 @@ func TestAdviceCountsPerCard(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("second offline approval on the same card: %v, want a per-card LimitError", err)
 	}
+}
+
+// TestAdviceCardKeyTrack2Only: a card with no PAN (5A), only track 2, is
+// keyed by the PAN of its track 2: two such cards get different velocity
+// keys (they no longer share the key of an empty PAN), and the same card
+// keeps its key whether the PAN came from 5A or from track 2.
+func TestAdviceCardKeyTrack2Only(t *testing.T) {
+	e := newEnv(t, "", acqsim.Fault{})
+	s, err := offline.Open(filepath.Join(t.TempDir(), "queue.db"), offline.Options{
+		Limits: map[string]offline.Limit{"*": {PerTransaction: 100000, CardCount: 10}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	c, _ := e.client(t, s, nil)
+	track2Only := func(id, digits string) uplink.Transaction {
+		tx := card(t, id, 1500)
+		tr, err := pan.ParseTrack2(append(hexDigits(t, digits+"D2812201"), 0x0F))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.PAN, tx.Track2 = pan.PAN{}, &tr
+		return tx
+	}
+	key := func(id string) string {
+		ent, err := s.Get(id)
+		if err != nil || len(ent.CardKey) == 0 {
+			t.Fatalf("%s: no card key: %v", id, err)
+		}
+		return string(ent.CardKey)
+	}
+	for _, tx := range []uplink.Transaction{
+		track2Only("t2-a", "4761739001010010"), track2Only("t2-b", "4000123412341234"), card(t, "5a-a", 1500),
+	} {
+		if err := c.Advice(ctxT(t), tx, "Y1    "); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if key("t2-a") == key("t2-b") {
+		t.Error("two track-2-only cards share one velocity key")
+	}
+	if key("t2-a") != key("5a-a") { // testPAN is 4761739001010010
+		t.Error("the same card has another key when its PAN comes from track 2")
+	}
+}
+
+func hexDigits(t *testing.T, s string) []byte {
+	t.Helper()
+	if len(s)%2 == 1 {
+		s += "F"
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

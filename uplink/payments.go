@@ -44,10 +44,7 @@ func (c *Client) buildRequest(mti string, t *Transaction, stan string) (*Message
 		when = c.cfg.Now()
 	}
 	tx, lt, ld := transmissionFields(when)
-	p := t.PAN
-	if p.IsZero() && t.Track2 != nil {
-		p = t.Track2.PAN
-	}
+	p := t.CardPAN()
 	proc := t.ProcessingCode
 	if proc == "" {
 		proc = ProcPurchase
@@ -257,7 +254,7 @@ func (c *Client) Advice(ctx context.Context, t Transaction, authCode string) err
 	// A store that keys per-card velocity (offline.Store does) gets the
 	// card's HMAC key, so the per-card limits count this approval.
 	if ck, ok := c.cfg.Queue.(cardKeyer); ok {
-		e.CardKey = ck.CardKey(t.PAN.Digits())
+		e.CardKey = ck.CardKey(t.CardPAN().Digits())
 	}
 	err = c.cfg.Queue.Enqueue(ctx, e)
 	if errors.Is(err, offline.ErrDuplicate) {

@@ -35,6 +35,16 @@ type Transaction struct {
 	Time           time.Time // transmission time (field 7, 12, 13); zero = now
 }
 
+// CardPAN is the card's PAN: from 5A (PAN) or, when the card gave none,
+// from its track 2 equivalent data. It keys the message's field 2 and the
+// per-card offline velocity.
+func (t Transaction) CardPAN() pan.PAN {
+	if t.PAN.IsZero() && t.Track2 != nil {
+		return t.Track2.PAN
+	}
+	return t.PAN
+}
+
 // String describes the transaction with the PAN masked and no track 2,
 // ICC data or QR payload.
 func (t Transaction) String() string {
@@ -53,6 +63,12 @@ func (t Transaction) GoString() string { return t.String() }
 
 // LogValue makes slog print the masked form.
 func (t Transaction) LogValue() slogValue { return slogString(t.String()) }
+
+// Format masks for every verb.
+func (t Transaction) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
+
+// MarshalText masks as String does (and so does JSON).
+func (t Transaction) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
 
 // Result is the acquirer's answer to an authorisation or financial request.
 type Result struct {
@@ -82,6 +98,12 @@ func (r Result) GoString() string { return r.String() }
 
 // LogValue makes slog print the masked form.
 func (r Result) LogValue() slogValue { return slogString(r.String()) }
+
+// Format prints String for every verb (never the kept card data).
+func (r Result) Format(f fmt.State, verb rune) { fmt.Fprint(f, r.String()) }
+
+// MarshalText writes String (and so does JSON).
+func (r Result) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 
 // IsApproval reports whether an ISO 8583:1987 response code approves the
 // full amount: 00, 08 (honour with identification), 11 (VIP). Partial

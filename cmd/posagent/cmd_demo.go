@@ -253,7 +253,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	term := &emv.Terminal{Config: cfg, TestKeys: true}
+	cfg.TestKeys = true
+	term := &emv.Terminal{Config: cfg}
 	say("simulated card %q presented (%s, PAN %s); test CA keys ON because the card is simulated (posagent test CAs)", profile.Name, profile.Label, profile.MaskedPAN())
 	res, err := term.Run(ctx, card, emv.Transaction{Amount: amount, Currency: cur})
 	if err != nil {

@@ -260,24 +260,6 @@ func (q *queueCmd) show(args []string) int {
 	return 0
 }
 
-// exportEntry is the JSON form of an entry: no payload, no card key.
-type exportEntry struct {
-	ID          string    `json:"id"`
-	Kind        string    `json:"kind"`
-	State       string    `json:"state"`
-	Amount      int64     `json:"amount"`
-	Currency    string    `json:"currency"`
-	Created     time.Time `json:"created"`
-	NextAttempt time.Time `json:"next_attempt,omitzero"`
-	Finished    time.Time `json:"finished,omitzero"`
-	Attempts    int       `json:"attempts"`
-	Repeat      bool      `json:"repeat"`
-	Declined    bool      `json:"declined,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	KeyID       string    `json:"key_id"`
-	Seq         uint64    `json:"seq"`
-}
-
 func (q *queueCmd) export(args []string) int {
 	fs := q.flags("posagent queue export")
 	asJSON := fs.Bool("json", false, "JSON output (the only format)")
@@ -328,9 +310,7 @@ func (q *queueCmd) export(args []string) int {
 			}
 		}
 		n++
-		if err := enc.Encode(exportEntry{ID: e.ID, Kind: string(e.Kind), State: string(e.State), Amount: e.Amount, Currency: e.Currency,
-			Created: e.Created, NextAttempt: e.NextAttempt, Finished: e.Finished, Attempts: e.Attempts, Repeat: e.Repeat,
-			Declined: e.Declined, Reason: offline.MaskDigits(e.Reason), KeyID: e.KeyID, Seq: e.Seq}); err != nil {
+		if err := enc.Encode(e); err != nil { // Entry's JSON holds no payload or card key
 			return err
 		}
 		if total >= 1000 && (n%1000 == 0 || time.Since(last) > time.Second) {

@@ -222,9 +222,10 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// Nothing could forward an advice kept in a temporary file.
 		policy = agent.OfflineDeny
 	}
+	cfg.TestKeys = cfg.TestKeys || *testKeys
 	obs := &tapObserver{}
 	ecfg := agent.Config{DataFile: filepath.Join(dir, offline.DBFileName), Terminal: &cfg,
-		TestKeys: *testKeys || cfg.TestKeys, Readers: []agent.Reader{in}, Offline: policy,
+		Readers: []agent.Reader{in}, Offline: policy,
 		CardTimeout: *timeout, Retries: 1, Observer: obs, Logger: log}
 	if *acquirer != "" {
 		tcfg, err := acqsim.ClientTLSFiles(*tlsDir).Load()

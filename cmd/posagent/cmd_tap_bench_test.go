@@ -35,7 +35,7 @@ func newTapBench(b *testing.B, preset string) *tapBench {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { pc.Close() })
-	tb := &tapBench{b: b, pc: pc, term: &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}}
+	tb := &tapBench{b: b, pc: pc, term: &emv.Terminal{Config: testKeysConfig()}}
 	_, tb.apdus = tb.tap() // warm up, and the APDU count of a tap
 
 	sc, err := scard.EstablishContext()

@@ -35,7 +35,7 @@ func tapSoftCard(t testing.TB, preset string) *cardsim.Card {
 // through PC/SC must reproduce.
 func tapDirect(t *testing.T, preset string, amount int64) tapJSON {
 	t.Helper()
-	res, err := (&emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}).Run(context.Background(), tapSoftCard(t, preset), emv.Transaction{Amount: amount})
+	res, err := (&emv.Terminal{Config: testKeysConfig()}).Run(context.Background(), tapSoftCard(t, preset), emv.Transaction{Amount: amount})
 	if err != nil {
 		t.Fatalf("direct run of %s: %v", preset, err)
 	}
@@ -257,4 +257,12 @@ func TestTapHostileCards(t *testing.T) {
 			tapSamePayment(t, "tap", tapDecode(t, out.Bytes()), tapDirect(t, preset, 420))
 		})
 	}
+}
+
+// testKeysConfig is the default terminal configuration with test CA keys
+// allowed (the software cards are signed by posagent's test CAs).
+func testKeysConfig() emv.Config {
+	c := emv.DefaultConfig()
+	c.TestKeys = true
+	return c
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"posagent/emv/cardsim/vpcd"
+	"posagent/money"
 	"posagent/reader/pcsc/pcsctest"
 )
 
@@ -138,5 +139,20 @@ func TestTapTimeoutNamesSkippedReaders(t *testing.T) {
 	code := runTap(context.Background(), []string{"--amount", "1", "--profiles", dir, "--timeout", "300ms"}, &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), `no card within 300ms (readers without a contactless profile are skipped unless named with --reader: "Virtual PCD 00 00", "Virtual PCD 00 01")`) {
 		t.Errorf("exit %d: %q", code, errOut.String())
+	}
+}
+
+// The tap summary prints the amount in the currency's own decimals.
+func TestPrintTapAmount(t *testing.T) {
+	for code, want := range map[uint16]string{978: "12.34 EUR", 392: "1234 JPY", 414: "1.234 KWD"} {
+		c, err := money.Numeric(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		printTap(&out, tapReport{}, 1234, c)
+		if !strings.Contains(out.String(), "amount    "+want) {
+			t.Errorf("currency %d: %q, want %s", code, out.String(), want)
+		}
 	}
 }

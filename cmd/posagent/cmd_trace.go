@@ -178,6 +178,12 @@ type replayReport struct {
 	Sent int `json:"sent"`
 	// Unused is the number of trailing recorded exchanges never reached.
 	Unused int `json:"unused"`
+	// Date is the transaction date the kernel used (YYYY-MM-DD) and
+	// DateSource where it came from: "recorded commands" (9A in the
+	// recorded GPO/GENERATE AC/INTERNAL AUTHENTICATE data), "--date",
+	// "trace metadata" (@ date) or "today".
+	Date       string `json:"date"`
+	DateSource string `json:"date_source"`
 }
 
 func traceReplay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -199,24 +205,26 @@ func traceReplay(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "posagent trace replay: %s: %v\n", pos[0], err)
 		return 1
 	}
-	tx, now, err := replayTransaction(t, *dateFlag, *amountFlag)
+	tx, now, source, err := replayTransaction(t, *dateFlag, *amountFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "posagent trace replay: %v\n", err)
 		return 2
 	}
 	rp := trace.NewReplayer(t)
-	term := &emv.Terminal{
-		Config:   emv.DefaultConfig(),
-		TestKeys: true,
-		Rand:     newTraceRand(raw),
-		Now:      now,
-	}
+	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true // replay names the key that verified, live or test
+	term := &emv.Terminal{Config: cfg, Rand: newTraceRand(raw), Now: now}
 	res, err := term.Run(ctx, rp, tx)
 	if err != nil || res == nil {
 		fmt.Fprintf(stderr, "posagent trace replay: %s: kernel stopped: %v\n", pos[0], err)
 		return 1
 	}
-	rep := replayReport{Report: res.Report(), Sent: rp.Sent(), Unused: rp.Unused()}
+	rep := replayReport{Report: res.Report(), Sent: rp.Sent(), Unused: rp.Unused(),
+		Date: res.Date.Format("2006-01-02"), DateSource: source}
+	if rd, ok := trace.RecordedDate(t); ok && rd.Format("2006-01-02") == rep.Date {
+		// The kernel follows the recorded commands' date once it reaches them.
+		rep.DateSource = "recorded commands"
+	}
 	rep.Commands = t.Commands()
 	if d := rp.Divergence(); d != nil {
 		rep.Divergence = d
@@ -241,35 +249,34 @@ func traceReplay(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // else the trace's "@ date", else now. Amount: --amount, else "@ amount",
 // else 100. The kernel itself also takes date, amount and unpredictable
 // number from the recorded commands as it reaches them.
-func replayTransaction(t *trace.Trace, dateFlag string, amount int64) (emv.Transaction, func() time.Time, error) {
-	var tx emv.Transaction
-	var now func() time.Time
-	setDate := func(d time.Time) {
-		tx.Date = d
+func replayTransaction(t *trace.Trace, dateFlag string, amount int64) (tx emv.Transaction, now func() time.Time, source string, err error) {
+	setDate := func(d time.Time, from string) {
+		tx.Date, source = d, from
 		now = func() time.Time { return d }
 	}
+	source = "today"
 	switch rd, recorded := trace.RecordedDate(t); {
 	case dateFlag != "":
 		d, err := traceParseDate(dateFlag)
 		if err != nil {
-			return tx, nil, fmt.Errorf("--date %q: want YYYY-MM-DD or RFC 3339", dateFlag)
+			return tx, nil, "", fmt.Errorf("--date %q: want YYYY-MM-DD or RFC 3339", dateFlag)
 		}
-		setDate(d)
+		setDate(d, "--date")
 	case recorded:
-		setDate(rd)
+		setDate(rd, "recorded commands")
 	case t.Get("date") != "":
 		d, err := traceParseDate(t.Get("date"))
 		if err != nil {
-			return tx, nil, fmt.Errorf("trace metadata date %q: want YYYY-MM-DD or RFC 3339", t.Get("date"))
+			return tx, nil, "", fmt.Errorf("trace metadata date %q: want YYYY-MM-DD or RFC 3339", t.Get("date"))
 		}
-		setDate(d)
+		setDate(d, "trace metadata")
 	}
 	if amount < 0 {
 		amount = 100
 		if v := t.Get("amount"); v != "" {
 			a, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || a < 0 {
-				return tx, nil, fmt.Errorf("trace metadata amount %q: want minor units", v)
+				return tx, nil, "", fmt.Errorf("trace metadata amount %q: want minor units", v)
 			}
 			amount = a
 		}
@@ -278,11 +285,11 @@ func replayTransaction(t *trace.Trace, dateFlag string, amount int64) (emv.Trans
 	if v := t.Get("currency"); v != "" {
 		c, err := strconv.ParseUint(v, 10, 16)
 		if err != nil {
-			return tx, nil, fmt.Errorf("trace metadata currency %q: want an ISO 4217 numeric code", v)
+			return tx, nil, "", fmt.Errorf("trace metadata currency %q: want an ISO 4217 numeric code", v)
 		}
 		tx.Currency = uint16(c)
 	}
-	return tx, now, nil
+	return tx, now, source, nil
 }
 
 func traceParseDate(s string) (time.Time, error) {
@@ -333,6 +340,7 @@ func printReplay(w io.Writer, rep replayReport, div []trace.Divergence) {
 		fmt.Fprintf(w, "%-9s %s\n", name+":", str(b, err))
 	}
 	field("outcome", rep.Outcome)
+	fmt.Fprintf(w, "%-9s %s (%s)\n", "date:", rep.Date, rep.DateSource)
 	if rep.Reason != "" {
 		field("reason", rep.Reason)
 	}

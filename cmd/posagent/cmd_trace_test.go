@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite testdata/traces/*.golden")
@@ -86,7 +88,8 @@ func TestTraceGoldenReplay(t *testing.T) {
 	for _, f := range traceFiles(t) {
 		name := strings.TrimSuffix(filepath.Base(f), ".trace")
 		t.Run(name, func(t *testing.T) {
-			code, out, errs := runTraceCmd(t, "replay", "--json", f)
+			// A fixed date keeps the goldens stable for traces whose commands carry none.
+			code, out, errs := runTraceCmd(t, "replay", "--json", "--date", "2026-12-01", f)
 			if code != 0 || errs != "" {
 				t.Fatalf("exit %d, stderr %q", code, errs)
 			}
@@ -220,5 +223,41 @@ func TestTraceShowExtendedGPO(t *testing.T) {
 	code, out, errOut := runTraceCmd(t, "show", path)
 	if code != 0 || !strings.Contains(out, "9F02") {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// Replay says which date it used and where the date came from.
+func TestTraceReplayDateSource(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ex := "> 00 A4 04 00 0E 32 50 41 59 2E 53 59 53 2E 44 44 46 30 31 00\n< 6A 82\n"
+	withMeta := write("meta.trace", "@ date: 2025-03-04\n"+ex)
+	without := write("none.trace", ex)
+	today := time.Now().Format("2006-01-02")
+	for _, c := range []struct {
+		args         []string
+		date, source string
+	}{
+		{[]string{withMeta}, "2025-03-04", "trace metadata"},
+		{[]string{"--date", "2024-02-29", withMeta}, "2024-02-29", "--date"},
+		{[]string{without}, today, "today"},
+	} {
+		code, out, errs := runTraceCmd(t, append([]string{"replay", "--json"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, errs)
+		}
+		var rep struct {
+			Date       string `json:"date"`
+			DateSource string `json:"date_source"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Date != c.date || rep.DateSource != c.source {
+			t.Errorf("%v: date %q from %q (%v), want %q from %q", c.args, rep.Date, rep.DateSource, err, c.date, c.source)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/bits"
 )
 
@@ -24,6 +25,15 @@ func (k Key) String() string {
 
 // GoString masks the key in %#v as String does in %v.
 func (k Key) GoString() string { return k.String() }
+
+// Format prints the key check value for every verb (%x and %d included).
+func (k Key) Format(f fmt.State, verb rune) { fmt.Fprint(f, k.String()) }
+
+// MarshalText writes the key check value, never the key (so does JSON).
+func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// LogValue logs the key check value.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // CheckValue returns the first n (1..8) bytes of the key check value, the
 // usual way to compare keys across systems without showing them.
@@ -239,6 +249,37 @@ func Input(get func(tag uint32) []byte) ([]byte, error) {
 			return nil, &TagError{Tag: t.tag, Len: len(v), Want: t.n, Err: ErrTagLength}
 		}
 		out = append(out, v...)
+	}
+	return out, nil
+}
+
+// ReaderODAFailed is TVR byte 1 bit 4 ("DDA failed") as a Kernel C-3/C-7
+// reader sets it in the online message when fDDA fails on an online
+// authorisation (ODA for online authorisations): after the card computed
+// its ARQC over the TVR of GET PROCESSING OPTIONS.
+const ReaderODAFailed = 0x08
+
+// Inputs returns the cryptogram inputs an issuer tries for an online
+// message, in order: as the message holds it and, when its TVR carries
+// ReaderODAFailed, with that bit cleared (the TVR the card saw). Errors are
+// Input's.
+func Inputs(get func(tag uint32) []byte) ([][]byte, error) {
+	data, err := Input(get)
+	if err != nil {
+		return nil, err
+	}
+	out := [][]byte{data}
+	if tvr := get(0x95); len(tvr) == 5 && tvr[0]&ReaderODAFailed != 0 {
+		seen := append([]byte{tvr[0] &^ ReaderODAFailed}, tvr[1:]...)
+		alt, err := Input(func(tag uint32) []byte {
+			if tag == 0x95 {
+				return seen
+			}
+			return get(tag)
+		})
+		if err == nil {
+			out = append(out, alt)
+		}
 	}
 	return out, nil
 }

@@ -154,7 +154,7 @@ func TestAgainstOpenSSL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			imk, ok := TestMasterKey(tt.scheme)
+			imk, ok := testMasterKey(tt.scheme)
 			if !ok {
 				t.Fatalf("no test key for %s", tt.scheme)
 			}
@@ -214,8 +214,8 @@ func TestAgainstOpenSSL(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
-	imk, _ := TestMasterKey("visa")
-	other, _ := TestMasterKey("mastercard")
+	imk, _ := testMasterKey("visa")
+	other, _ := testMasterKey("mastercard")
 	pan, psn, atc := "4761739001010010", byte(1), [2]byte{0, 5}
 	data := mustHex(t, "000000001000000000000000097800000000000978251125003901020304")
 	ac := Compute(SessionKey(DeriveICCMasterKey(imk, pan, psn), atc), data)
@@ -311,32 +311,8 @@ func TestInput(t *testing.T) {
 	}
 }
 
-func TestTestMasterKey(t *testing.T) {
-	seen := map[Key]string{}
-	for _, s := range []string{"visa", "mastercard", "unionpay"} {
-		k, ok := TestMasterKey(s)
-		if !ok {
-			t.Fatalf("%s: no key", s)
-		}
-		if prev, dup := seen[k]; dup {
-			t.Fatalf("%s and %s share a key", s, prev)
-		}
-		seen[k] = s
-		for i, b := range k {
-			if bits.OnesCount8(b)%2 != 1 {
-				t.Errorf("%s byte %d has even parity", s, i)
-			}
-		}
-	}
-	for _, s := range []string{"", "amex", "VISA"} {
-		if _, ok := TestMasterKey(s); ok {
-			t.Errorf("TestMasterKey(%q) ok", s)
-		}
-	}
-}
-
 func TestKeyNeverPrinted(t *testing.T) {
-	k, _ := TestMasterKey("visa")
+	k, _ := testMasterKey("visa")
 	raw := fmt.Sprintf("%X", k[:])
 	for _, format := range []string{"%v", "%s", "%+v", "%#v", "%x", "%X"} {
 		out := fmt.Sprintf(format, k)
@@ -385,10 +361,41 @@ func FuzzInput(f *testing.F) {
 		if len(out) != sum {
 			t.Fatalf("len = %d, want %d", len(out), sum)
 		}
-		imk, _ := TestMasterKey("visa")
+		imk, _ := testMasterKey("visa")
 		ac := Compute(SessionKey(DeriveICCMasterKey(imk, "4000", 1), [2]byte{0, 1}), out)
 		if !Verify(imk, "4000", 1, [2]byte{0, 1}, out, ac) {
 			t.Fatal("round trip failed")
 		}
 	})
+}
+
+// An ARQC computed over the GPO's TVR still verifies when the reader has
+// since flagged an fDDA failure (ReaderODAFailed) in the online message.
+func TestInputsReaderODAFlag(t *testing.T) {
+	imk, _ := testMasterKey("visa")
+	vals := map[uint32][]byte{}
+	for _, tag := range InputTags() {
+		vals[tag] = []byte{1}
+	}
+	vals[0x9F02], vals[0x9F03] = make([]byte, 6), make([]byte, 6)
+	vals[0x9F1A], vals[0x5F2A], vals[0x9F36] = []byte{2, 0x50}, []byte{9, 0x78}, []byte{0, 1}
+	vals[0x95], vals[0x9A], vals[0x9F37], vals[0x82] = make([]byte, 5), []byte{0x26, 1, 1}, []byte{1, 2, 3, 4}, []byte{0x20, 0}
+	get := func(tag uint32) []byte { return vals[tag] }
+	data, err := Input(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac := Compute(SessionKey(DeriveICCMasterKey(imk, "4761739001010010", 1), [2]byte{0, 1}), data)
+	vals[0x95] = []byte{ReaderODAFailed, 0, 0, 0, 0}
+	inputs, err := Inputs(get)
+	if err != nil || len(inputs) != 2 {
+		t.Fatalf("Inputs = %d, %v", len(inputs), err)
+	}
+	if Verify(imk, "4761739001010010", 1, [2]byte{0, 1}, inputs[0], ac) || !Verify(imk, "4761739001010010", 1, [2]byte{0, 1}, inputs[1], ac) {
+		t.Fatal("want: flagged input fails, input as the card saw it verifies")
+	}
+	vals[0x95] = []byte{0x80, 0, 0, 0, 0}
+	if inputs, _ := Inputs(get); len(inputs) != 1 {
+		t.Fatalf("no reader ODA flag: %d inputs, want 1", len(inputs))
+	}
 }

@@ -11,9 +11,9 @@
 //   - verification of an ARQC by the issuer in constant time.
 //
 // Keys are double-length 3DES keys ([Key]). A Key never prints its value: its
-// String method shows only the key check value. The fixed keys returned by
-// [TestMasterKey] are test keys, public by construction, and must never be
-// used for real cards.
+// String method shows only the key check value. The package holds no key:
+// the public test issuer master keys of the software cards are
+// emv/cardsim/perso.TestMasterKey.
 //
 // The package does not log.
 package arqc

@@ -2,12 +2,13 @@ package arqc_test
 
 import (
 	"fmt"
+	"posagent/emv/cardsim/perso"
 
 	"posagent/emv/arqc"
 )
 
 func Example() {
-	imk, _ := arqc.TestMasterKey("visa")
+	imk, _ := perso.TestMasterKey("visa")
 	pan, psn, atc := "4761739001010010", byte(0x01), [2]byte{0x00, 0x27}
 
 	// Card side: the card holds the ICC master key and computes the ARQC.

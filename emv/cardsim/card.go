@@ -239,6 +239,11 @@ func (c *Card) readRecord(a reader.Command) ([]byte, reader.SW) {
 	if !ok {
 		return nil, reader.SWRecordNotFound
 	}
+	if c.p.Fault == FaultLastRecord6985 {
+		if n := len(c.im.afl); n >= 4 && c.im.afl[n-4]>>3 == sfi && c.im.afl[n-2] == a.P1 {
+			return nil, reader.SWConditionsNotSatisf
+		}
+	}
 	return slices.Clone(r), reader.SWOK
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"posagent/emv/cardsim/perso"
 	"slices"
 	"strings"
 	"testing"
@@ -266,7 +267,7 @@ func verifyAC(t *testing.T, m *terminal, ac []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imk, ok := arqc.TestMasterKey(keyScheme(m.card.p.Scheme))
+	imk, ok := perso.TestMasterKey(keyScheme(m.card.p.Scheme))
 	if !ok {
 		t.Fatal("no test master key")
 	}
@@ -651,4 +652,15 @@ func TestZeroCard(t *testing.T) {
 		t.Errorf("zero Card: %v", err)
 	}
 	c.Reset()
+}
+
+// A short PAN is masked by emv/pan's rule: a 10-digit PAN is not shown whole.
+func TestMaskedPANShort(t *testing.T) {
+	p := Profile{PAN: "4761739001"}
+	if got := p.MaskedPAN(); got != "******9001" {
+		t.Errorf("MaskedPAN(10 digits) = %q", got)
+	}
+	if s := fmt.Sprint(p); strings.Contains(s, "4761739001") {
+		t.Errorf("Profile prints %s", s)
+	}
 }

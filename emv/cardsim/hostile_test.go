@@ -35,6 +35,18 @@ func TestHostilePresets(t *testing.T) {
 				t.Errorf("SELECT: %04X, want 6A81", uint16(sw))
 			}
 		}},
+		{"last-record-6985", func(t *testing.T, m *terminal) {
+			m.selectApp()
+			m.gpo()
+			afl := m.icc[0x94]
+			n := len(afl)
+			if _, sw := m.send(reader.ReadRecord(afl[0]>>3, afl[1])); sw != reader.SWOK {
+				t.Errorf("first record: %04X, want 9000", uint16(sw))
+			}
+			if _, sw := m.send(reader.ReadRecord(afl[n-4]>>3, afl[n-2])); sw != reader.SWConditionsNotSatisf {
+				t.Errorf("last record: %04X, want 6985", uint16(sw))
+			}
+		}},
 		{"gpo-6985", func(t *testing.T, m *terminal) {
 			m.selectApp()
 			if _, sw := m.send(gpoCmd(m)); sw != reader.SWConditionsNotSatisf {

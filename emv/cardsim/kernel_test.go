@@ -22,6 +22,7 @@ import (
 // again...), never a panic or a hang.
 func TestKernelOutcomes(t *testing.T) {
 	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
 	for i := range cfg.AIDs {
 		cfg.AIDs[i].FloorLimit = 10000
 	}
@@ -33,7 +34,7 @@ func TestKernelOutcomes(t *testing.T) {
 	}
 	keys.Add(ca.CAPK())
 	term := &emv.Terminal{
-		Config: cfg, CAKeys: keys, TestKeys: true,
+		Config: cfg, CAKeys: keys,
 		Rand: bytes.NewReader(bytes.Repeat([]byte{0x5A, 0xC3, 0x11, 0x7E}, 1<<12)),
 		Now:  func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) },
 	}
@@ -46,7 +47,11 @@ func TestKernelOutcomes(t *testing.T) {
 		cvm        string // CVM when set
 	}{
 		{"visa", 1000, []emv.Outcome{emv.Approved}, "TC", emv.ODAOK, ""},
-		{"visa", 20000, []emv.Outcome{emv.OnlineRequest}, "ARQC", "", ""},
+		// Online with fDDA (TTQ byte 1 bit 1, set by default).
+		{"visa", 20000, []emv.Outcome{emv.OnlineRequest}, "ARQC", emv.ODAOK, ""},
+		{"unionpay", 20000, []emv.Outcome{emv.OnlineRequest}, "ARQC", emv.ODAOK, ""},
+		// A bad signature on an online authorisation: still online, flagged.
+		{"bad-signature", 20000, []emv.Outcome{emv.OnlineRequest}, "ARQC", emv.ODAFailed, ""},
 		{"visa", 6000, []emv.Outcome{emv.OnlineRequest}, "ARQC", "", "online_pin"},
 		{"visa-mobile", 4000, []emv.Outcome{emv.Approved}, "TC", emv.ODAOK, "no_cvm"},
 		{"visa-mobile", 6000, []emv.Outcome{emv.OnlineRequest}, "ARQC", "", "cdcvm"},
@@ -70,6 +75,7 @@ func TestKernelOutcomes(t *testing.T) {
 		{"blocked", 1000, []emv.Outcome{emv.EndApplication, emv.TryAnotherInterface}, "", "", ""},
 		{"unexpected-sw", 1000, []emv.Outcome{emv.EndApplication}, "", "", ""},
 		{"removed", 1000, []emv.Outcome{emv.TryAgain}, "", "", ""},
+		{"last-record-6985", 1000, []emv.Outcome{emv.EndApplication}, "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s/%d", tc.preset, tc.amount), func(t *testing.T) {
@@ -127,7 +133,7 @@ func checkField55(t *testing.T, p cardsim.Profile, icc []byte) {
 	if err != nil {
 		t.Fatalf("field 55: %v", err)
 	}
-	data, err := arqc.Input(func(tag uint32) []byte { return tlv.Value(objs, tlv.Tag(tag)) })
+	inputs, err := arqc.Inputs(func(tag uint32) []byte { return tlv.Value(objs, tlv.Tag(tag)) })
 	if err != nil {
 		t.Fatalf("field 55: %v", err)
 	}
@@ -135,8 +141,99 @@ func checkField55(t *testing.T, p cardsim.Profile, icc []byte) {
 	if len(atc) != 2 || len(ac) != 8 {
 		t.Fatalf("field 55: ATC % X, AC of %d bytes", atc, len(ac))
 	}
-	if arqc.Verify(p.IMK, p.PAN, p.PSN, [2]byte(atc), data, [8]byte(ac)) {
-		return
+	for _, data := range inputs {
+		if arqc.Verify(p.IMK, p.PAN, p.PSN, [2]byte(atc), data, [8]byte(ac)) {
+			return
+		}
 	}
 	t.Errorf("the ARQC in field 55 does not verify")
+}
+
+// TestODAForOnline: with TTQ byte 1 bit 1 the reader verifies the fDDA
+// signature a qVSDC card returns with its ARQC; a failure stays online and
+// is flagged in field 55's TVR (byte 1 "DDA failed") while the cryptogram
+// still verifies; with the bit clear ODA is not performed.
+func TestODAForOnline(t *testing.T) {
+	for _, c := range []struct {
+		name, preset string
+		ttq          string // AID TTQ of the terminal; "" = default
+		oda          string
+		flagged      bool
+	}{
+		{"fDDA ok", "visa", "", emv.ODAOK, false},
+		{"bad signature flagged", "bad-signature", "", emv.ODAFailed, true},
+		{"bit clear: not performed", "visa", "36004000", emv.ODANotPerformed, false},
+		{"bit clear, bad signature: not performed", "bad-signature", "36004000", emv.ODANotPerformed, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := emv.DefaultConfig()
+			cfg.TestKeys = true
+			if c.ttq != "" {
+				for i := range cfg.AIDs {
+					if cfg.AIDs[i].TTQ != nil {
+						cfg.AIDs[i].TTQ = emv.HexBytes{0x36, 0x00, 0x40, 0x00}
+					}
+				}
+			}
+			p, _ := cardsim.Preset(c.preset)
+			card, err := cardsim.New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := (&emv.Terminal{Config: cfg}).Run(context.Background(), card, emv.Transaction{Amount: 20000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != emv.OnlineRequest || res.ODA == nil || res.ODA.Method != emv.ODAFDDA || res.ODA.Result != c.oda {
+				t.Fatalf("outcome %v (%s), ODA %+v; want online_request, fDDA %s", res.Outcome, res.Reason, res.ODA, c.oda)
+			}
+			objs, err := tlv.Parse(res.ICCData)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tvr := tlv.Value(objs, 0x95)
+			if len(tvr) != 5 || (tvr[0]&0x08 != 0) != c.flagged {
+				t.Errorf("field 55 TVR % X, DDA failed flag want %v", tvr, c.flagged)
+			}
+			checkField55(t, p, res.ICCData)
+		})
+	}
+}
+
+// Certificate expiry is reported apart from signature verification: an
+// expired ICC certificate fails ODA, yet the result says the chain and the
+// signature verified; a bad signature under valid certificates says the
+// opposite.
+func TestODACertExpiryApartFromSignature(t *testing.T) {
+	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
+	for i := range cfg.AIDs {
+		cfg.AIDs[i].FloorLimit = 10000
+	}
+	for _, c := range []struct {
+		preset, signature, expiry string
+	}{
+		{"visa", emv.ODAOK, "valid"},
+		{"expired-cert", emv.ODAOK, "expired"},
+		{"bad-signature", emv.ODAFailed, "valid"},
+	} {
+		t.Run(c.preset, func(t *testing.T) {
+			p, _ := cardsim.Preset(c.preset)
+			card, err := cardsim.New(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := (&emv.Terminal{Config: cfg}).Run(context.Background(), card, emv.Transaction{Amount: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.ODA
+			if o == nil || o.Signature != c.signature || o.CertExpiry != c.expiry {
+				t.Fatalf("ODA %+v, want signature %s, cert_expiry %s", o, c.signature, c.expiry)
+			}
+			if wantOK := c.signature == emv.ODAOK && c.expiry == "valid"; (o.Result == emv.ODAOK) != wantOK {
+				t.Fatalf("ODA result %s with signature %s and certificates %s", o.Result, o.Signature, o.CertExpiry)
+			}
+		})
+	}
 }

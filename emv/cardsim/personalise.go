@@ -332,7 +332,7 @@ func personalise(p *Profile) (*image, error) {
 		{tag: 0x5F28, val: tlv.EncodeN(uint64(p.Country), 2)},
 		{tag: 0x9F07, val: p.AUC[:]},
 	}
-	if missing {
+	if missing || p.Track2Only {
 		common = common[1:]
 	}
 	switch p.Kind {
@@ -346,8 +346,11 @@ func personalise(p *Profile) (*image, error) {
 		}
 		r1 = append(r1, obj{tag: 0x9F42, val: tlv.EncodeN(uint64(p.Currency), 2)})
 		recs = append(recs, record{sfi: 1, rec: 1, objs: r1})
-		r2 := append(common,
-			obj{tag: 0x5F34, val: []byte{p.PSN}},
+		r2 := common
+		if !p.NoPSN {
+			r2 = append(r2, obj{tag: 0x5F34, val: []byte{p.PSN}})
+		}
+		r2 = append(r2,
 			obj{tag: 0x9F08, val: []byte{0x00, 0x02}},
 			obj{tag: 0x8C, val: cdol1},
 			obj{tag: 0x8D, val: cdol2},

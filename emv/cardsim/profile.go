@@ -1,13 +1,15 @@
 package cardsim
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"posagent/emv/cardsim/perso"
 	"slices"
-	"strings"
 
 	"posagent/emv/arqc"
+	"posagent/emv/pan"
 )
 
 // Kernel kinds a profile can follow. The kind decides how the card answers
@@ -63,11 +65,15 @@ const (
 	// card leaves the field: Transmit fails with ErrRemoved until Reset.
 	// Presented again (after Reset) it completes normally.
 	FaultRemoved
+	// FaultLastRecord6985: the last record the AFL names answers 6985
+	// (conditions of use not satisfied) after the others were read: the
+	// application cannot be used here and the terminal selects the next one.
+	FaultLastRecord6985
 	numFaults
 )
 
 var faultNames = [...]string{"none", "bad-tlv", "bad-length", "missing-pan", "record-not-found",
-	"bad-signature", "expired-cert", "gpo-6985", "wrong-answer", "blocked", "unexpected-sw", "removed"}
+	"bad-signature", "expired-cert", "gpo-6985", "wrong-answer", "blocked", "unexpected-sw", "removed", "last-record-6985"}
 
 // String names the fault.
 func (f Fault) String() string {
@@ -135,6 +141,11 @@ type Profile struct {
 	// CARID overrides the RID the test CA is filed under (the amex card
 	// uses the Visa test CA key under RID A000000025). Zero = the CA's.
 	CARID [5]byte
+	// Track2Only: the card carries no PAN object (5A), only track 2
+	// equivalent data (57), as some cards and wallets do.
+	Track2Only bool
+	// NoPSN: the card has no PAN sequence number (5F34).
+	NoPSN bool
 	// Fault makes the card hostile; FaultNone for a well-behaved card.
 	Fault Fault
 	// Description says in one line what the preset is for and what a
@@ -142,13 +153,8 @@ type Profile struct {
 	Description string
 }
 
-// MaskedPAN shows the PAN as its first 6 and last 4 digits.
-func (p Profile) MaskedPAN() string {
-	if len(p.PAN) < 10 {
-		return strings.Repeat("*", len(p.PAN))
-	}
-	return p.PAN[:6] + strings.Repeat("*", len(p.PAN)-10) + p.PAN[len(p.PAN)-4:]
-}
+// MaskedPAN shows the PAN masked by emv/pan's rule (first 6 + last 4).
+func (p Profile) MaskedPAN() string { return pan.Mask(p.PAN) }
 
 // String describes the profile for people and logs, with the PAN masked;
 // %v, %+v and %#v all use it.
@@ -158,6 +164,20 @@ func (p Profile) String() string {
 
 // GoString masks the PAN in %#v as String does.
 func (p Profile) GoString() string { return p.String() }
+
+// Format masks for every verb.
+func (p Profile) Format(f fmt.State, verb rune) { fmt.Fprint(f, p.String()) }
+
+// MarshalText masks as String does.
+func (p Profile) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// MarshalJSON writes the profile's public description with the PAN masked
+// and no key.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name, Scheme, Kind, PAN, Expiry, Fault string
+	}{p.Name, p.Scheme, p.Kind, p.MaskedPAN(), p.Expiry, p.Fault.String()})
+}
 
 // LogValue gives slog the masked description.
 func (p Profile) LogValue() slog.Value {
@@ -200,7 +220,7 @@ var (
 )
 
 func testIMK(scheme string) arqc.Key {
-	k, _ := arqc.TestMasterKey(scheme)
+	k, _ := perso.TestMasterKey(scheme)
 	return k
 }
 
@@ -321,6 +341,7 @@ var presets = []presetDef{
 	{"blocked", hostile(visaProfile, FaultBlocked, "SELECT of the application answers 6A81 (blocked) -> no application left -> end application")},
 	{"unexpected-sw", hostile(visaProfile, FaultUnexpectedSW, "READ RECORD answers 6F00 -> end application")},
 	{"removed", hostile(visaProfile, FaultRemoved, "card leaves the field after its first GPO -> try again; presented again it completes")},
+	{"last-record-6985", hostile(visaProfile, FaultLastRecord6985, "last record answers 6985 after the others were read -> select next; no other application -> end application")},
 }
 
 func hostile(base func() Profile, f Fault, desc string) func() Profile {

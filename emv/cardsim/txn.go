@@ -212,7 +212,9 @@ func (c *Card) qGPO() []byte {
 	if c.p.Fault != FaultMissingPAN {
 		v = tlv.Append(v, 0x57, c.im.track2)
 	}
-	v = tlv.Append(v, 0x5F34, []byte{c.p.PSN})
+	if !c.p.NoPSN {
+		v = tlv.Append(v, 0x5F34, []byte{c.p.PSN})
+	}
 	v = tlv.Append(v, 0x9F10, iad)
 	v = tlv.Append(v, 0x9F26, ac[:])
 	v = tlv.Append(v, 0x9F27, []byte{cid})

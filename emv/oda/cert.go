@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"posagent/emv/capk"
-	"posagent/emv/pan"
+	cardpan "posagent/emv/pan"
 )
 
 // IssuerKey is an issuer public key recovered from its certificate (tag 90),
@@ -140,7 +140,7 @@ func issuerWith(ca capk.Key, cert, remainder, exponent []byte, pan string, txnDa
 		return nil, fail(step, ErrIssuerID, "issuer identifier is not 3-8 digits with F padding"), stageHashed
 	}
 	if !strings.HasPrefix(pan, id) {
-		return nil, fail(step, ErrIssuerID, "issuer identifier %s does not match PAN %s", maskID(id), maskPAN(pan)), stageHashed
+		return nil, fail(step, ErrIssuerID, "issuer identifier %s does not match PAN %s", maskID(id), cardpan.Mask(pan)), stageHashed
 	}
 	expiry, ce := checkExpiry(step, b[6:8], txnDate)
 	if ce != nil {
@@ -214,7 +214,7 @@ func RecoverICCKey(issuer PublicKey, cert, remainder, exponent []byte, staticDat
 		return nil, fail(step, ErrPANMismatch, "certificate PAN is not digits with F padding")
 	}
 	if certPAN != pan {
-		return nil, fail(step, ErrPANMismatch, "certificate PAN %s does not match card PAN %s", maskPAN(certPAN), maskPAN(pan))
+		return nil, fail(step, ErrPANMismatch, "certificate PAN %s does not match card PAN %s", cardpan.Mask(certPAN), cardpan.Mask(pan))
 	}
 	if _, ce := checkExpiry(step, b[12:14], txnDate); ce != nil {
 		return nil, ce
@@ -269,7 +269,7 @@ func checkInputs(step, pan string, txnDate time.Time) (string, *CheckError) {
 
 // decodeCN decodes compressed numeric digits: digits, then only F padding.
 func decodeCN(b []byte) (string, bool) {
-	s, err := pan.DecodeCN(b)
+	s, err := cardpan.DecodeCN(b)
 	return s, err == nil
 }
 

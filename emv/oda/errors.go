@@ -95,19 +95,6 @@ func fail(step string, sentinel error, format string, args ...any) *CheckError {
 	return &CheckError{Step: step, Check: fmt.Sprintf(format, args...), Err: sentinel}
 }
 
-// maskPAN shows a PAN as first 6 + last 4 digits; shorter PANs show only
-// the last 4, anything shorter than 5 is fully masked.
-func maskPAN(p string) string {
-	switch {
-	case len(p) >= 13:
-		return p[:6] + stars(len(p)-10) + p[len(p)-4:]
-	case len(p) >= 5:
-		return stars(len(p)-4) + p[len(p)-4:]
-	default:
-		return stars(len(p))
-	}
-}
-
 // maskID shows at most the first 6 digits of an issuer identifier (which
 // holds up to 8 leading PAN digits).
 func maskID(id string) string {

@@ -1,6 +1,10 @@
 package oda
 
-import "testing"
+import (
+	"testing"
+
+	cardpan "posagent/emv/pan"
+)
 
 func TestMask(t *testing.T) {
 	cases := []struct {
@@ -17,8 +21,8 @@ func TestMask(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := maskPAN(c.in); got != c.pan {
-				t.Errorf("maskPAN = %q, want %q", got, c.pan)
+			if got := cardpan.Mask(c.in); got != c.pan {
+				t.Errorf("pan.Mask = %q, want %q", got, c.pan)
 			}
 			if got := maskID(c.in); got != c.id {
 				t.Errorf("maskID = %q, want %q", got, c.id)

@@ -7,6 +7,7 @@ package pan
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -91,6 +92,9 @@ func (p PAN) Format(f fmt.State, verb rune) { fmt.Fprint(f, Mask(p.digits)) }
 // MarshalText masks: a PAN serialised to JSON is masked.
 func (p PAN) MarshalText() ([]byte, error) { return []byte(Mask(p.digits)), nil }
 
+// LogValue masks for slog.
+func (p PAN) LogValue() slog.Value { return slog.StringValue(Mask(p.digits)) }
+
 // Luhn reports whether the check digit is right.
 func (p PAN) Luhn() bool {
 	sum, double := 0, false
@@ -108,18 +112,26 @@ func (p PAN) Luhn() bool {
 	return len(p.digits) > 0 && sum%10 == 0
 }
 
-// Mask shows the first 6 and last 4 characters of a digit string and stars
-// in between. Strings of 10 or fewer characters keep only the last 4 (or
-// nothing when shorter), so masking never reveals a short number whole.
-func Mask(s string) string {
-	n := len(s)
+// Keep is the masking rule, the only one in the tree: of a PAN (or any
+// digit string that may be one) of n digits, how many leading and trailing
+// digits may be shown. 13 digits and more show the first 6 and last 4 (at
+// least 3 stay hidden); 5 to 12 show only the last 4, so that a short
+// number is never shown almost whole; 4 and fewer show nothing.
+func Keep(n int) (front, back int) {
 	switch {
-	case n == 0:
-		return ""
-	case n <= 4:
-		return strings.Repeat("*", n)
-	case n <= 10:
-		return strings.Repeat("*", n-4) + s[n-4:]
+	case n >= 13:
+		return 6, 4
+	case n >= 5:
+		return 0, 4
 	}
-	return s[:6] + strings.Repeat("*", n-10) + s[n-4:]
+	return 0, 0
+}
+
+// Mask applies Keep to a digit string: the kept digits, stars in between.
+func Mask(s string) string {
+	front, back := Keep(len(s))
+	if len(s) == 0 {
+		return ""
+	}
+	return s[:front] + strings.Repeat("*", len(s)-front-back) + s[len(s)-back:]
 }

@@ -3,6 +3,8 @@ package pan
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -56,3 +58,12 @@ func (t Track2) String() string {
 
 // MarshalText masks.
 func (t Track2) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// GoString masks %#v.
+func (t Track2) GoString() string { return "pan.Track2(" + t.String() + ")" }
+
+// Format masks for every verb.
+func (t Track2) Format(f fmt.State, verb rune) { fmt.Fprint(f, t.String()) }
+
+// LogValue masks for slog.
+func (t Track2) LogValue() slog.Value { return slog.StringValue(t.String()) }

@@ -94,7 +94,7 @@ func BenchmarkKernel(b *testing.B) {
 		b.Fatal(err)
 	}
 	date := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true, Now: func() time.Time { return date }}
+	term := &emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return date }}
 	rec := NewRecorder(card, RecordOptions{Unmasked: true})
 	ctx := context.Background()
 	if _, err := term.Run(ctx, rec, emv.Transaction{Amount: 1234}); err != nil {

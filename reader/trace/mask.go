@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"posagent/reader"
 
+	"posagent/emv/pan"
 	"posagent/emv/tlv"
 )
 
@@ -168,18 +169,6 @@ func (m *masker) see(p []byte) {
 	m.pans = append(m.pans, p)
 }
 
-// keep returns how many leading and trailing digits of an n-digit PAN stay
-// visible (pan.Mask's rule).
-func keep(n int) (front, back int) {
-	switch {
-	case n > 10:
-		return 6, 4
-	case n > 4:
-		return 0, 4
-	}
-	return 0, 0
-}
-
 // nibble access over BCD bytes.
 func nib(b []byte, i int) byte {
 	if i%2 == 0 {
@@ -203,7 +192,7 @@ func maskDigitNibbles(b []byte, n int) []byte {
 	for i := 0; i < n; i++ {
 		orig[i] = '0' + nib(b, i)
 	}
-	front, back := keep(n)
+	front, back := pan.Keep(n)
 	for i := front; i < n-back; i++ {
 		setNib(b, i, 9)
 	}
@@ -268,7 +257,7 @@ func maskTrack1(v []byte) []byte {
 			pos = append(pos, i)
 		}
 	}
-	front, back := keep(len(digits))
+	front, back := pan.Keep(len(digits))
 	for k := front; k < len(digits)-back; k++ {
 		v[pos[k]] = '9'
 	}
@@ -299,7 +288,7 @@ func maskRaw(b []byte, p []byte) {
 	if len(b) == 0 {
 		return
 	}
-	front, back := keep(len(p))
+	front, back := pan.Keep(len(p))
 	// ASCII.
 	for i := 0; ; {
 		j := bytes.Index(b[i:], p)

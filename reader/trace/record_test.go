@@ -33,7 +33,7 @@ func liveSession(t *testing.T, preset string, opts RecordOptions) (*emv.Result, 
 		t.Fatal(err)
 	}
 	rec := NewRecorder(card, opts)
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true, Now: func() time.Time { return liveDate }}
+	term := &emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return liveDate }}
 	res, err := term.Run(context.Background(), rec, emv.Transaction{Amount: 1234})
 	if err != nil {
 		t.Fatalf("live run: %v", err)
@@ -59,7 +59,7 @@ func replay(t *testing.T, tr *Trace) (*emv.Result, *Replayer) {
 	if d, ok := RecordedDate(back); ok {
 		late = d
 	}
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true, Now: func() time.Time { return late },
+	term := &emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return late },
 		Rand: bytes.NewReader(bytes.Repeat([]byte{0x5A}, 64))}
 	res, err := term.Run(context.Background(), r, emv.Transaction{Amount: 1})
 	if err != nil {
@@ -319,5 +319,72 @@ func TestRecorderTransportTrouble(t *testing.T) {
 	var b bytes.Buffer
 	if _, err := tr.WriteTo(&b); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testKeysConfig is the default terminal configuration with test CA keys
+// allowed (the software cards are signed by posagent's test CAs).
+func testKeysConfig() emv.Config {
+	c := emv.DefaultConfig()
+	c.TestKeys = true
+	return c
+}
+
+// A replay asks the card what the recording asked: when the kernel's own
+// GENERATE AC choice differs (here the replaying terminal's floor limit
+// would allow a TC where the live one asked for an ARQC), it sends the
+// recorded reference control parameter, reports the difference as a
+// divergence, and the recorded answer (ARQC with CDA) verifies.
+func TestReplayAdoptsRecordedGenerateACP1(t *testing.T) {
+	live, rec, _ := liveSession(t, "mastercard", RecordOptions{Unmasked: true})
+	if live.Outcome != emv.OnlineRequest {
+		t.Fatalf("live outcome %v (%s), want online_request", live.Outcome, live.Reason)
+	}
+	r := NewReplayer(rec.Trace())
+	cfg := testKeysConfig()
+	for i := range cfg.AIDs {
+		cfg.AIDs[i].FloorLimit = 100000
+	}
+	term := &emv.Terminal{Config: cfg, Now: func() time.Time { return liveDate }}
+	got, err := term.Run(context.Background(), r, emv.Transaction{Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outcome != emv.OnlineRequest || got.Cryptogram != "ARQC" || got.ODA == nil || got.ODA.Result != emv.ODAOK {
+		t.Fatalf("replay %v (%s) %s ODA %+v; want the recorded ARQC with CDA verified", got.Outcome, got.Reason, got.Cryptogram, got.ODA)
+	}
+	div := r.Divergence()
+	if len(div) != 1 || div[0].Command != "80AE9000" || !strings.Contains(div[0].Reason, "GENERATE AC P1 50 (TC with CDA)") {
+		t.Fatalf("divergence %+v, want one naming the kernel's P1 50 and the recorded 90", div)
+	}
+}
+
+// Replay follows the recorded TTQ: a recording made with "ODA for online
+// authorisations" set replays with fDDA performed even on a terminal whose
+// own TTQ leaves the bit clear.
+func TestReplayFollowsRecordedTTQ(t *testing.T) {
+	p, _ := cardsim.Preset("visa")
+	card, err := cardsim.New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := NewRecorder(card, RecordOptions{Unmasked: true})
+	live, err := (&emv.Terminal{Config: testKeysConfig(), Now: func() time.Time { return liveDate }}).Run(context.Background(), rec, emv.Transaction{Amount: 20000})
+	if err != nil || live.Outcome != emv.OnlineRequest || live.ODA == nil || live.ODA.Result != emv.ODAOK {
+		t.Fatalf("live: %v %v", live, err)
+	}
+	cfg := testKeysConfig()
+	for i := range cfg.AIDs {
+		if cfg.AIDs[i].TTQ != nil {
+			cfg.AIDs[i].TTQ = emv.HexBytes{0x36, 0x00, 0x40, 0x00}
+		}
+	}
+	r := NewReplayer(rec.Trace())
+	got, err := (&emv.Terminal{Config: cfg, Now: func() time.Time { return liveDate }}).Run(context.Background(), r, emv.Transaction{Amount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ODA == nil || got.ODA.Method != emv.ODAFDDA || got.ODA.Result != emv.ODAOK || r.Divergence() != nil {
+		t.Fatalf("replay ODA %+v, divergence %+v; want fDDA ok as recorded", got.ODA, r.Divergence())
 	}
 }

@@ -166,6 +166,21 @@ func (r *Replayer) RecordedCommand(cla, ins byte) ([]byte, bool) {
 	return nil, false
 }
 
+// NoteDivergence records a divergence the kernel reports itself (it
+// followed the recording against its own choice), at the next recorded
+// exchange not yet consumed whose command has this CLA and INS.
+func (r *Replayer) NoteDivergence(cla, ins byte, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := r.cursor; i < len(r.t.Exchanges); i++ {
+		if c := r.t.Exchanges[i].Command; len(c) >= 2 && c[0] == cla && c[1] == ins {
+			r.div = append(r.div, Divergence{Exchange: i, Command: header(c), Reason: reason})
+			return
+		}
+	}
+	r.div = append(r.div, Divergence{Exchange: -1, Command: fmt.Sprintf("%02X%02X", cla, ins), Reason: reason})
+}
+
 // Divergence returns where the kernel departed from the recording, in the
 // order it happened; nil when it followed the recording exactly (trailing
 // exchanges it never reached do not count: see Unused).

@@ -5,7 +5,7 @@
 // sets response codes and delays, and injects faults (down, delay, dropping
 // the connection before or after reading, garbage and malformed responses,
 // closing after N messages), per run or per rule. It verifies ARQCs with
-// issuer master keys matching emv/cardsim (arqc.TestMasterKey by default)
+// issuer master keys matching emv/cardsim (perso.TestMasterKey by default)
 // and returns an ARPC in field 55.
 //
 // Every accepted financial message is appended to an fsync'd JSON-lines

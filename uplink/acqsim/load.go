@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"posagent/emv/cardsim/perso"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -44,7 +45,7 @@ var schemeAID = map[string][]byte{
 // ICCData builds field 55 with a valid ARQC computed with the scheme's test
 // issuer master key (or d.IMK): the data a software card would return.
 func ICCData(d CardData) ([]byte, error) {
-	imk, ok := arqc.TestMasterKey(d.Scheme)
+	imk, ok := perso.TestMasterKey(d.Scheme)
 	if d.IMK != nil {
 		imk, ok = *d.IMK, true
 	}
@@ -291,7 +292,7 @@ func Load(ctx context.Context, cfg LoadConfig) (*LoadResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	imk, ok := arqc.TestMasterKey(cfg.Scheme)
+	imk, ok := perso.TestMasterKey(cfg.Scheme)
 	if !ok {
 		return nil, fmt.Errorf("acqsim load: no test key for scheme %q", cfg.Scheme)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"posagent/emv/cardsim/perso"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 type Rules struct {
 	Rules []Rule `json:"rules"`
 	// IssuerKeys maps a scheme ("visa", "mastercard", "unionpay") to a hex
-	// issuer master key (AC). Missing schemes use arqc.TestMasterKey.
+	// issuer master key (AC). Missing schemes use perso.TestMasterKey.
 	IssuerKeys map[string]string `json:"issuer_keys,omitempty"`
 
 	keys map[string]arqc.Key
@@ -165,7 +166,7 @@ func (r *Rules) issuerKey(scheme string) (arqc.Key, bool) {
 			return k, true
 		}
 	}
-	return arqc.TestMasterKey(scheme)
+	return perso.TestMasterKey(scheme)
 }
 
 // match returns the first rule matching m, or nil.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/moov-io/iso8583"
 
+	"posagent/emv"
 	"posagent/emv/arqc"
 	"posagent/emv/pan"
 	"posagent/emv/tlv"
@@ -486,7 +487,7 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 		return false, arqc.Key{}, ac
 	}
 	copy(ac[:], cryptogram)
-	data, err := arqc.Input(get)
+	inputs, err := arqc.Inputs(get)
 	if err != nil {
 		return false, arqc.Key{}, ac
 	}
@@ -514,11 +515,13 @@ func (s *Server) verifyARQC(m *uplink.Message) (bool, arqc.Key, [8]byte) {
 	}
 	mk := s.iccMasterKey(sch, imk, cardPAN.Digits(), psn)
 	sk := arqc.SessionKey(mk, [2]byte{atc[0], atc[1]})
-	want := arqc.Compute(sk, data)
-	if subtle.ConstantTimeCompare(want[:], ac[:]) != 1 {
-		return false, arqc.Key{}, ac
+	for _, data := range inputs {
+		want := arqc.Compute(sk, data)
+		if subtle.ConstantTimeCompare(want[:], ac[:]) == 1 {
+			return true, sk, ac
+		}
 	}
-	return true, sk, ac
+	return false, arqc.Key{}, ac
 }
 
 // iccMasterKey derives (and caches, as an issuer HSM keeps per-card keys)
@@ -548,27 +551,20 @@ type mkCacheKey struct {
 	psn    byte
 }
 
-// scheme picks the issuer key set from the AID (4F or 84), else the PAN.
+// scheme picks the issuer key set from the AID (4F or 84), else the PAN's
+// BIN, by the kernel's rules. Maestro cards use the Mastercard keys.
 func scheme(aid4F, aid84 []byte, digits string) string {
+	s := ""
 	for _, aid := range [][]byte{aid4F, aid84} {
-		if len(aid) >= 5 {
-			switch fmt.Sprintf("%X", aid[:5]) {
-			case "A000000003":
-				return "visa"
-			case "A000000004":
-				return "mastercard"
-			case "A000000333":
-				return "unionpay"
-			}
+		if s = emv.SchemeByRID(aid); s != "" {
+			break
 		}
 	}
-	switch {
-	case len(digits) > 0 && digits[0] == '4':
-		return "visa"
-	case len(digits) > 1 && (digits[:2] >= "51" && digits[:2] <= "55" || digits[:2] == "22"):
-		return "mastercard"
-	case len(digits) > 1 && digits[:2] == "62":
-		return "unionpay"
+	if s == "" {
+		s = pan.Scheme(digits)
 	}
-	return ""
+	if s == "maestro" {
+		return "mastercard"
+	}
+	return s
 }

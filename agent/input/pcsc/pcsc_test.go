@@ -8,6 +8,7 @@ import (
 
 	"posagent/agent"
 	pcscinput "posagent/agent/input/pcsc"
+	"posagent/emv"
 	"posagent/emv/cardsim"
 	"posagent/emv/cardsim/vpcd"
 	"posagent/offline"
@@ -36,7 +37,9 @@ func TestEnginePaymentThroughPCSC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := agent.Open(agent.Config{DataFile: filepath.Join(t.TempDir(), offline.DBFileName), TestKeys: true,
+	term := emv.DefaultConfig()
+	term.TestKeys = true
+	eng, err := agent.Open(agent.Config{DataFile: filepath.Join(t.TempDir(), offline.DBFileName), Terminal: &term,
 		Store:   offline.Options{Limits: map[string]offline.Limit{"*": {PerTransaction: 5000}}},
 		Readers: []agent.Reader{in}, FloorLimit: 2000})
 	if err != nil {

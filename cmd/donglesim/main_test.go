@@ -14,6 +14,7 @@ import (
 	"posagent/emv"
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader/serial"
+	"posagent/reader/serial/device/devicetest"
 )
 
 type syncBuffer struct {
@@ -88,7 +89,7 @@ func TestTapAndInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}).Run(ctx, card, emv.Transaction{Amount: 2500})
+	res, err := devicetest.Terminal().Run(ctx, card, emv.Transaction{Amount: 2500})
 	card.Close()
 	if err != nil || res.Outcome != emv.OnlineRequest || res.Scheme != "mastercard" {
 		t.Fatalf("tap: %v %v", res, err)

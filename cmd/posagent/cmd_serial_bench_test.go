@@ -32,7 +32,7 @@ func benchTapDongle(b *testing.B, preset string) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}
+	term := &emv.Terminal{Config: testKeysConfig()}
 	ctx := context.Background()
 	soft := tapSoftCard(b, preset)
 	var taps, directs []time.Duration

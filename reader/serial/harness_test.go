@@ -43,7 +43,7 @@ func tap(ctx context.Context, d *serial.Dongle, amount int64) (*emv.Result, erro
 		return nil, err
 	}
 	defer card.Close()
-	term := &emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}
+	term := devicetest.Terminal()
 	return term.Run(ctx, card, emv.Transaction{Amount: amount})
 }
 
@@ -54,7 +54,7 @@ func direct(t testing.TB, preset string, amount int64) *emv.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}).Run(context.Background(), c, emv.Transaction{Amount: amount})
+	res, err := devicetest.Terminal().Run(context.Background(), c, emv.Transaction{Amount: amount})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,8 @@ func openEngine(t *testing.T, in agent.Reader, acq *uplink.Config) *agent.Engine
 	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	eng, err := agent.Open(agent.Config{DataFile: filepath.Join(dir, offline.DBFileName), TestKeys: true,
+	term := devicetest.Terminal().Config
+	eng, err := agent.Open(agent.Config{DataFile: filepath.Join(dir, offline.DBFileName), Terminal: &term,
 		Store: offline.Options{KeyFile: filepath.Join(dir, "keys", offline.KeyFileName), SecretFile: filepath.Join(dir, "keys", offline.SecretFileName),
 			Limits: map[string]offline.Limit{"*": {PerTransaction: 5000}}},
 		Acquirer: acq, Readers: []agent.Reader{in}, CardTimeout: 20 * time.Second})

@@ -44,7 +44,7 @@ func TestWaitCardAndKernel(t *testing.T) {
 	if u, _ := s.Dev.LastUI(); u.LED != frame.LEDYellow {
 		t.Fatalf("present signal: %+v", u)
 	}
-	res, err := (&emv.Terminal{Config: emv.DefaultConfig(), TestKeys: true}).Run(ctx, sess, emv.Transaction{Amount: 1234})
+	res, err := devicetest.Terminal().Run(ctx, sess, emv.Transaction{Amount: 1234})
 	if err != nil || res.Outcome != emv.OnlineRequest || res.Scheme != "unionpay" {
 		t.Fatalf("kernel: %v %v", res, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"posagent/emv"
 	"posagent/emv/cardsim"
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/reader/serial/device"
@@ -83,4 +84,12 @@ func Start(t testing.TB, prof *firmwareprofiles.Dongle, o device.Options) *Sim {
 		t.Fatal("dongle pty not ready")
 	}
 	return s
+}
+
+// Terminal is the kernel with the default configuration and the test CA
+// keys allowed: what accepts the software cards.
+func Terminal() *emv.Terminal {
+	cfg := emv.DefaultConfig()
+	cfg.TestKeys = true
+	return &emv.Terminal{Config: cfg}
 }

@@ -14,6 +14,10 @@ import (
 	"posagent/reader/serial/frame"
 )
 
+// slack is what a loaded machine (2 cores, several test runs) may add to
+// a bound on time; the bounds stay far below "hangs".
+const slack = 500 * time.Millisecond
+
 func TestInfo(t *testing.T) {
 	prof := simProfile(t)
 	s := startSim(t, prof, device.Options{Firmware: "1.4.2", Serial: "DS-000042", Battery: 80})
@@ -152,7 +156,7 @@ func TestNeverAnswers(t *testing.T) {
 	if !errors.As(err, &le) || !(errors.Is(err, serial.ErrLinkDown) || errors.Is(err, serial.ErrNoResponse) || errors.Is(err, serial.ErrTimeout)) {
 		t.Fatalf("Info on a deaf device: %v", err)
 	}
-	if took > prof.InfoTimeout+2*prof.CWT {
+	if took > prof.InfoTimeout+slack {
 		t.Fatalf("took %v, timeout %v", took, prof.InfoTimeout)
 	}
 }
@@ -174,7 +178,7 @@ func TestStuckDevice(t *testing.T) {
 	if !errors.Is(err, serial.ErrTimeout) || !errors.As(err, &le) || le.Cmd != frame.CmdInfo {
 		t.Fatalf("Info on a device that only sends WTX: %v", err)
 	}
-	if took > prof.InfoTimeout+2*prof.CWT || took < prof.InfoTimeout-prof.CWT {
+	if took > prof.InfoTimeout+slack || took < prof.InfoTimeout-prof.CWT {
 		t.Fatalf("took %v, timeout %v", took, prof.InfoTimeout)
 	}
 	if d.Stats().WTX.Load() == 0 {
@@ -196,7 +200,7 @@ func TestCancelWhilePolling(t *testing.T) {
 	if !errors.Is(err, serial.ErrCancelled) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitCard: %v", err)
 	}
-	if took > 300*time.Millisecond+prof.BWT+2*prof.CWT {
+	if took > 300*time.Millisecond+prof.BWT+slack {
 		t.Fatalf("cancel took %v", took)
 	}
 	if _, err := d.Info(context.Background()); err != nil {

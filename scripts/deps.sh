@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 
-pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat)
+pkgs=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools python3-pyscard pkg-config socat zbar-tools zxing-cpp-tools)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

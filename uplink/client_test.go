@@ -361,7 +361,7 @@ func TestQRPayment(t *testing.T) {
 	q := memQueue{acqsim.NewMemQueue()}
 	c, _ := e.client(t, q, nil)
 	txn := uplink.Transaction{ID: "qr-1", Amount: 880, Currency: currency, EntryMode: uplink.EntryQR,
-		QR: "hQVDUFYwMWETTwegAAAAAwEBUAdWSVNBIENS"}
+		QR: "hQVDUFYwMWESTwegAAAAAwEBUAdWSVNBIENS"} // 61 length 0x12: the payload must be valid CPM (acqsim checks it)
 	res, err := c.Authorize(ctxT(t), txn)
 	if err != nil || !res.Approved() || res.MTI != uplink.MTIAuthResponse {
 		t.Fatalf("QR auth: %v %v", res, err)

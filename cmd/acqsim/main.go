@@ -6,17 +6,24 @@
 //	acqsim journal FILE
 //	acqsim load --addr 127.0.0.1:PORT --tls DIR [--terminals 1000] [--duration 10s] [--financial]
 //	acqsim spec > spec.json
+//	acqsim pay-qr --wallet https://127.0.0.1:PORT --tls DIR PAYLOAD
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,6 +42,9 @@ const usage = `usage:
   acqsim journal FILE                   print the totals of a journal
   acqsim load --addr ADDR --tls DIR [--terminals N] [--duration D] [--financial]
   acqsim spec                           print the default ISO 8583 spec as JSON
+  acqsim pay-qr --wallet URL --tls DIR PAYLOAD|-
+                                        play the customer's wallet paying a merchant-presented
+                                        code (serve --wallet-listen ADDR gives the URL)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -67,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "load":
 		err = load(args[1:], stdout, stderr)
+	case "pay-qr":
+		err = payQR(args[1:], os.Stdin, stdout, stderr)
 	case "spec":
 		var b []byte
 		b, err = uplink.SpecJSON(uplink.DefaultSpec())
@@ -103,6 +115,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	header := fs.String("header", "binary2", "network length header")
 	specFile := fs.String("spec", "", "JSON spec file (default: built-in)")
 	verbose := fs.Bool("v", false, "log every connection problem")
+	walletListen := fs.String("wallet-listen", "", "also serve the wallet provider endpoint (acqsim pay-qr) on this address, mutual TLS")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -152,6 +165,16 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *walletListen != "" {
+		wl, err := net.Listen("tcp", *walletListen)
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: srv.WalletHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go hs.Serve(tls.NewListener(wl, tcfg))
+		defer hs.Close()
+		fmt.Fprintf(stdout, "acqsim wallet listening on https://%s\n", wl.Addr())
+	}
 	fmt.Fprintf(stdout, "acqsim listening on %s\n", addr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -194,5 +217,49 @@ func load(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%.0f auth/s  p50 %v  p99 %v  (%s)\n", res.Rate, res.P50, res.P99, res)
+	return nil
+}
+
+// payQR posts a merchant-presented payload to acqsim's wallet endpoint, as
+// the customer's wallet app would after scanning the code.
+func payQR(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pay-qr", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wallet := fs.String("wallet", "", "wallet endpoint URL printed by serve --wallet-listen")
+	tlsDir := fs.String("tls", "", "directory written by acqsim init (client certificate)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *wallet == "" || *tlsDir == "" || fs.NArg() != 1 {
+		return errors.New("pay-qr needs --wallet URL --tls DIR and one PAYLOAD (- for stdin)")
+	}
+	payload := fs.Arg(0)
+	if payload == "-" {
+		b, err := io.ReadAll(io.LimitReader(stdin, 8<<10))
+		if err != nil {
+			return err
+		}
+		payload = strings.TrimRight(string(b), "\r\n")
+	}
+	tcfg, err := acqsim.ClientTLSFiles(*tlsDir).Load()
+	if err != nil {
+		return err
+	}
+	tcfg.ServerName = "localhost"
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tcfg}, Timeout: 10 * time.Second}
+	body, _ := json.Marshal(map[string]string{"payload": payload})
+	resp, err := hc.Post(strings.TrimRight(*wallet, "/")+"/wallet/pay", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	stdout.Write(out)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("wallet refused the code: HTTP %d", resp.StatusCode)
+	}
 	return nil
 }

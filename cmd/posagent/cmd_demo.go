@@ -52,18 +52,19 @@ type demoJournal struct {
 // plus the online result.
 type demoReport struct {
 	emv.Report
-	Payment     string       `json:"payment"` // transaction id
-	Result      string       `json:"result"`  // APPROVED, DECLINED, FAILED
-	Why         string       `json:"why,omitempty"`
-	Card        string       `json:"card"` // cardsim preset
-	TestKeys    bool         `json:"test_keys"`
-	Amount      string       `json:"amount"`
-	AmountMinor int64        `json:"amount_minor"`
-	Currency    string       `json:"currency"` // ISO 4217 numeric
-	Acquirer    string       `json:"acquirer"`
-	Online      *demoOnline  `json:"online"`
-	Journal     *demoJournal `json:"journal"`
-	KeptDir     string       `json:"kept_dir,omitempty"`
+	Payment     string          `json:"payment"` // transaction id
+	Result      string          `json:"result"`  // APPROVED, DECLINED, FAILED
+	Why         string          `json:"why,omitempty"`
+	Card        string          `json:"card"` // cardsim preset
+	TestKeys    bool            `json:"test_keys"`
+	Amount      string          `json:"amount"`
+	AmountMinor int64           `json:"amount_minor"`
+	Currency    string          `json:"currency"` // ISO 4217 numeric
+	Acquirer    string          `json:"acquirer"`
+	Online      *demoOnline     `json:"online"`
+	Journal     *demoJournal    `json:"journal"`
+	QR          []demoQRPayment `json:"qr,omitempty"` // --qr
+	KeptDir     string          `json:"kept_dir,omitempty"`
 }
 
 // demoCurrencyNames gives alphabetic codes for the final line.
@@ -93,6 +94,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keep := fs.String("keep", "", "keep the working files (certificates, journal, queue) in this directory")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
 	verbose := fs.Bool("v", false, "log the uplink and the acquirer simulator to stderr")
+	withQR := fs.Bool("qr", false, "also one QR payment of each kind (consumer- and merchant-presented)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: posagent demo [--amount 12.34] [--currency 978] [--card visa|mastercard|unionpay] [--json] [--keep DIR]")
 		fs.PrintDefaults()
@@ -342,6 +344,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.Result, rep.Why = "DECLINED", "no payment: kernel outcome "+res.Outcome.String()
 		if res.Reason != "" {
 			rep.Why += ": " + res.Reason
+		}
+	}
+
+	if *withQR {
+		if rep.QR, err = demoQR(ctx, say, client, srv, cfg, amount, mc); err != nil {
+			return fail(err)
 		}
 	}
 

@@ -28,6 +28,7 @@ func commands() []command {
 		{"tap", "wait for a card on a reader and run a contactless payment", runTap},
 		{"queue", "inspect and manage the store-and-forward queue", runQueue},
 		{"demo", "a full payment on embedded defaults", runDemo},
+		{"qr", "parse, show, decode and scan payment QR codes", runQR},
 	}
 }
 

@@ -39,7 +39,8 @@ type Record struct {
 	// For reversals: whether the original was found approved (only then
 	// the reversal changes the totals).
 	ReversesApproved bool   `json:"reverses_approved,omitempty"`
-	ARQC             string `json:"arqc,omitempty"` // "ok", "failed", "absent" (never the cryptogram)
+	ARQC             string `json:"arqc,omitempty"`      // "ok", "failed", "absent" (never the cryptogram)
+	QRFormat         string `json:"qr_format,omitempty"` // QR payments: qr.Format of field 62 (never the code)
 }
 
 func recordKey(kind, tid, txn string) string { return kind + "\x00" + tid + "\x00" + txn }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"posagent/emv/arqc"
+	"posagent/qr"
 	"posagent/uplink"
 )
 
@@ -66,6 +67,9 @@ type Rule struct {
 	PANTo     string   `json:"pan_to,omitempty"`
 	MCC       []string `json:"mcc,omitempty"`
 	Terminal  string   `json:"terminal,omitempty"`
+	// QRFormat matches QR payments by the format of field 62 ("wechat-pay",
+	// "alipay", "unionpay", "emvco-cpm", "emvco-mpm").
+	QRFormat []string `json:"qr_format,omitempty"`
 	// Behaviour.
 	ResponseCode string    `json:"response_code,omitempty"` // e.g. "51"; empty = approve
 	Delay        Duration  `json:"delay,omitempty"`         // e.g. "2s"
@@ -212,6 +216,9 @@ func (rule *Rule) matches(m *uplink.Message) bool {
 		return false
 	}
 	if rule.Terminal != "" && rule.Terminal != m.TerminalID {
+		return false
+	}
+	if len(rule.QRFormat) > 0 && (m.QR == "" || !contains(rule.QRFormat, string(qr.Classify(m.QR)))) {
 		return false
 	}
 	return true

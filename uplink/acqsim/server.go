@@ -18,6 +18,7 @@ import (
 	"posagent/emv/arqc"
 	"posagent/emv/pan"
 	"posagent/emv/tlv"
+	"posagent/qr"
 	"posagent/uplink"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 
 	mkMu    sync.Mutex
 	mkCache map[mkCacheKey]arqc.Key
+
+	usedCodes sync.Map // sha256 of a wallet payment code -> terminal + transaction that used it
 
 	done   chan struct{} // closed by Close: delayed answers give up
 	mu     sync.Mutex
@@ -349,6 +352,15 @@ func (s *Server) process(m *uplink.Message, rule *Rule) *uplink.Message {
 		resp.ResponseCode = uplink.RCApproved
 		return resp
 	case uplink.MTIAuthRequest, uplink.MTIFinancialRequest:
+		if m.QR != "" || m.EntryMode == uplink.EntryQR || m.EntryMode == uplink.EntryQRMerchant {
+			if rc, pending := s.checkQR(m); rc != "" {
+				resp.ResponseCode = rc
+				if !pending {
+					s.Stats.Declined.Add(1)
+				}
+				return resp
+			}
+		}
 		kind := KindFinancial
 		switch {
 		case m.MTI == uplink.MTIAuthRequest:
@@ -369,6 +381,9 @@ func (s *Server) process(m *uplink.Message, rule *Rule) *uplink.Message {
 func (s *Server) newRecord(kind string, m *uplink.Message) Record {
 	r := Record{Time: time.Now().UTC(), Kind: kind, MTI: m.MTI, STAN: m.STAN, TerminalID: m.TerminalID,
 		Amount: m.Amount, Currency: m.Currency, TransactionID: m.TransactionID}
+	if m.QR != "" {
+		r.QRFormat = string(qr.Classify(m.QR))
+	}
 	if !m.PAN.IsZero() {
 		r.PAN = m.PAN.String()
 	}

@@ -7,7 +7,7 @@ FUZZTIME ?= 20s
 build:
 	$(GO) build ./...
 
-## demo: a full payment on embedded defaults (simulated card, local acquirer simulator)
+## demo: a payment day through the local API (daemon, simulated cards, local acquirer simulator)
 demo: deps
 	$(GO) run ./cmd/posagent demo
 

@@ -44,7 +44,7 @@ func (a *Auth) Check(r *http.Request) bool {
 func (a *Auth) Require(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.Check(r) {
-			writeError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "missing or wrong bearer token"})
+			WriteError(w, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: "missing or wrong bearer token"})
 			return
 		}
 		h.ServeHTTP(w, r)

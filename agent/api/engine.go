@@ -28,3 +28,18 @@ type Engine interface {
 	// Subscribe replays the kept events after lastID, then live ones, until cancel.
 	Subscribe(lastID uint64) (events <-chan agent.Event, cancel func())
 }
+
+// What GET /v1/totals, /v1/status and /v1/queue serve: the engine's own types.
+type (
+	Totals      = agent.Totals
+	TotalRow    = agent.TotalRow
+	Status      = agent.Status
+	InputStatus = agent.InputStatus
+	QueueEntry  = agent.QueueEntry
+)
+
+// The engine satisfies the API's interface; the metrics are its Observer.
+var (
+	_ Engine         = (*agent.Engine)(nil)
+	_ agent.Observer = (*Metrics)(nil)
+)

@@ -61,8 +61,9 @@ func (e *Error) Unwrap() error {
 	return nil
 }
 
-// errorFor maps an engine error to the API's.
-func errorFor(err error) *Error {
+// ErrorFor maps an engine error to the API's error (status and stable
+// code); handlers mounted beside the API use it to answer alike.
+func ErrorFor(err error) *Error {
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
@@ -92,8 +93,8 @@ func errorFor(err error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error"}
 }
 
-// writeError sends e as JSON.
-func writeError(w http.ResponseWriter, e *Error) {
+// WriteError sends e as the JSON body {"code","message",...} with its status.
+func WriteError(w http.ResponseWriter, e *Error) {
 	if e.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
 	}

@@ -310,7 +310,7 @@ func (f *fakeEngine) Totals(since time.Time) (api.Totals, error) {
 		if !p.State.Final() || p.Created.Before(since) {
 			continue
 		}
-		k := api.TotalRow{State: string(p.State), Kind: string(p.Kind), Scheme: p.Scheme, Currency: p.Currency}
+		k := api.TotalRow{State: p.State, Kind: p.Kind, Scheme: p.Scheme, Currency: p.Currency}
 		i, ok := idx[k]
 		if !ok {
 			i = len(t.Rows)

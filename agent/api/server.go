@@ -183,7 +183,7 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route " + r.Method + " " + r.URL.Path})
+	WriteError(w, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route " + r.Method + " " + r.URL.Path})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -243,14 +243,14 @@ type Forwarded struct {
 func (s *Server) pay(w http.ResponseWriter, r *http.Request) {
 	var b PaymentBody
 	if e := decode(r, &b); e != nil {
-		writeError(w, e)
+		WriteError(w, e)
 		return
 	}
 	req := agent.PaymentRequest{ID: b.ID, Amount: b.Amount, Currency: b.Currency, Reference: b.Reference,
 		Offline: b.Offline, Capture: b.Capture, Reader: b.Reader}
 	p, err := s.eng.Start(r.Context(), req)
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	if (b.Wait == nil || *b.Wait) && !p.State.Final() {
@@ -258,7 +258,7 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request) {
 		p, err = s.eng.Wait(ctx, b.ID)
 		cancel()
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			writeError(w, errorFor(err))
+			WriteError(w, ErrorFor(err))
 			return
 		}
 	}
@@ -279,7 +279,7 @@ func writePayment(w http.ResponseWriter, p agent.Payment) {
 func (s *Server) get(w http.ResponseWriter, r *http.Request) {
 	p, err := s.eng.Get(r.PathValue("id"))
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	writePayment(w, p)
@@ -296,7 +296,7 @@ func (s *Server) void(w http.ResponseWriter, r *http.Request) {
 func (s *Server) capture(w http.ResponseWriter, r *http.Request) {
 	var b CaptureBody
 	if e := decode(r, &b); e != nil {
-		writeError(w, e)
+		WriteError(w, e)
 		return
 	}
 	s.operate(w, r, func(ctx context.Context, id string) (agent.Payment, error) { return s.eng.Capture(ctx, id, b.Amount) })
@@ -309,7 +309,7 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, op func(context
 	defer cancel()
 	p, err := op(ctx, r.PathValue("id"))
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	writePayment(w, p)
@@ -318,14 +318,14 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, op func(context
 func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 	var b RefundBody
 	if e := decode(r, &b); e != nil {
-		writeError(w, e)
+		WriteError(w, e)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.PaymentTimeout)
 	defer cancel()
 	p, err := s.eng.Refund(ctx, agent.RefundRequest{ID: b.ID, PaymentID: b.PaymentID, Amount: b.Amount})
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	writePayment(w, p)
@@ -334,12 +334,12 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 func (s *Server) totals(w http.ResponseWriter, r *http.Request) {
 	since, e := s.since(r.URL.Query().Get("since"))
 	if e != nil {
-		writeError(w, e)
+		WriteError(w, e)
 		return
 	}
 	t, err := s.eng.Totals(since)
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
@@ -370,7 +370,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 func (s *Server) queue(w http.ResponseWriter, r *http.Request) {
 	es, err := s.eng.QueueEntries()
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	if es == nil {
@@ -384,7 +384,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	n, err := s.eng.ForwardNow(ctx)
 	if err != nil {
-		writeError(w, errorFor(err))
+		WriteError(w, ErrorFor(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, Forwarded{Forwarded: n})
@@ -397,7 +397,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "streaming unsupported"})
+		WriteError(w, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "streaming unsupported"})
 		return
 	}
 	last := r.Header.Get("Last-Event-ID")
@@ -408,7 +408,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if last != "" {
 		n, err := strconv.ParseUint(last, 10, 64)
 		if err != nil {
-			writeError(w, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "Last-Event-ID", Message: "Last-Event-ID: want a decimal event id"})
+			WriteError(w, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Field: "Last-Event-ID", Message: "Last-Event-ID: want a decimal event id"})
 			return
 		}
 		lastID = n

@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -105,9 +105,21 @@ type Limit struct {
 
 // Readers says which inputs take cards.
 type Readers struct {
-	PCSC      []string  `toml:"pcsc"`   // reader name patterns (path.Match)
+	// PCSC takes cards from PC/SC readers (pcscd): those whose name
+	// PCSCMatch matches (a case-insensitive regular expression), or with
+	// PCSCMatch "" every reader whose firmware profile is contactless.
+	PCSC      bool      `toml:"pcsc"`
+	PCSCMatch string    `toml:"pcsc_match"`
 	Serial    []Dongle  `toml:"serial"` // mPOS dongles by device path
 	Simulated Simulated `toml:"simulated"`
+}
+
+// PCSCPattern is the compiled PCSCMatch (nil when empty).
+func (r Readers) PCSCPattern() (*regexp.Regexp, error) {
+	if r.PCSCMatch == "" {
+		return nil, nil
+	}
+	return regexp.Compile("(?i)" + r.PCSCMatch)
 }
 
 // Dongle is an mPOS card dongle on a serial device path: Bluetooth RFCOMM
@@ -117,7 +129,10 @@ type Dongle struct {
 	Profile string `toml:"profile"` // dongle profile id (firmware-profiles/dongles); "" = the fallback
 }
 
-// Simulated is the built-in simulated reader (emv/cardsim presets).
+// Simulated is the built-in simulated reader (emv/cardsim presets). The
+// card of a payment is the one presented through the API
+// (POST /v1/simulator/present), else the first by_amount range that
+// matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
 	Enabled  bool          `toml:"enabled"`
 	Card     string        `toml:"card"`
@@ -299,10 +314,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	// Readers.
-	for i, p := range c.Readers.PCSC {
-		if _, err := path.Match(p, ""); err != nil || p == "" {
-			bad(fmt.Sprintf("readers.pcsc[%d]", i), "not a valid name pattern: %q", p)
-		}
+	if _, err := c.Readers.PCSCPattern(); err != nil {
+		bad("readers.pcsc_match", "not a regular expression: %v", err)
 	}
 	for i, d := range c.Readers.Serial {
 		field := fmt.Sprintf("readers.serial[%d]", i)
@@ -320,7 +333,7 @@ func (c *Config) Validate() error {
 	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
-		if !slices.Contains(cardsim.Presets(), s.Card) {
+		if s.Card != "" && !slices.Contains(cardsim.Presets(), s.Card) {
 			bad("readers.simulated.card", "unknown card %q (have %s)", s.Card, strings.Join(cardsim.Presets(), ", "))
 		}
 		for i, r := range s.ByAmount {
@@ -333,8 +346,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !s.Enabled && len(c.Readers.PCSC) == 0 && len(c.Readers.Serial) == 0 {
-		bad("readers", "no input: enable readers.simulated, name PC/SC readers in readers.pcsc or dongles in readers.serial")
+	if !s.Enabled && !c.Readers.PCSC && len(c.Readers.Serial) == 0 {
+		bad("readers", "no input: set readers.pcsc = true, name dongles in readers.serial or enable readers.simulated")
 	}
 	// API.
 	api := c.API

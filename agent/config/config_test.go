@@ -37,7 +37,7 @@ floor_limit = 2500
 per_transaction = 2500
 max_age = "12h"
 [readers]
-pcsc = []
+pcsc = false
 [readers.simulated]
 enabled = true
 card = "mastercard"
@@ -98,8 +98,8 @@ func TestErrors(t *testing.T) {
 		{"bad duration", "[api]\npayment_timeout = \"soon\"", "", "duration"},
 		{"card", "[readers.simulated]\nenabled = true\ncard = \"diners\"", "readers.simulated.card", "unknown card"},
 		{"range", "[readers.simulated]\nenabled = true\n[[readers.simulated.by_amount]]\nmin = 5\nmax = 2\ncard = \"visa\"", "readers.simulated.by_amount[0]", "not a range"},
-		{"pattern", "[readers]\npcsc = [\"[\"]", "readers.pcsc[0]", "pattern"},
-		{"no reader", "[readers]\npcsc = []", "readers", "no input"},
+		{"pattern", "[readers]\npcsc_match = \"(acr\"", "readers.pcsc_match", "regular expression"},
+		{"no reader", "[readers]\npcsc = false", "readers", "no input"},
 		{"dongle path", "[[readers.serial]]\npath = \"rfcomm0\"", "readers.serial[0].path", "absolute"},
 		{"dongle profile", "[[readers.serial]]\npath = \"/dev/rfcomm0\"\nprofile = \"nope\"", "readers.serial[0].profile", "no dongle profile"},
 		{"log level", "[log]\nlevel = \"loud\"", "log.level", "debug, info"},
@@ -220,13 +220,14 @@ func TestPackagingExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Offline.FloorLimit != 2500 || c.Offline.Limits["EUR"].Count != 20 || len(c.Readers.PCSC) != 2 {
+	re, _ := c.Readers.PCSCPattern()
+	if c.Offline.FloorLimit != 2500 || c.Offline.Limits["EUR"].Count != 20 || !c.Readers.PCSC || re == nil || !re.MatchString("ACS ACR1252 Dual Reader PICC 00 00") {
 		t.Errorf("example not read as written: %+v", c.Offline)
 	}
 }
 
 func TestSerialDongles(t *testing.T) {
-	c, err := Parse("test.toml", "[readers]\npcsc = []\n[[readers.serial]]\npath = \"/dev/rfcomm0\"\n[[readers.serial]]\npath = \"/dev/ttyACM0\"\nprofile = \"ble-uart-bridge\"")
+	c, err := Parse("test.toml", "[readers]\npcsc = false\n[[readers.serial]]\npath = \"/dev/rfcomm0\"\n[[readers.serial]]\npath = \"/dev/ttyACM0\"\nprofile = \"ble-uart-bridge\"")
 	if err != nil {
 		t.Fatal(err)
 	}

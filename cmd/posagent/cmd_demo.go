@@ -2,407 +2,373 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
-	"posagent/money"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
+	"posagent/agent"
+	"posagent/agent/api"
+	"posagent/agent/config"
 	"posagent/emv"
-	"posagent/emv/arqc"
-	"posagent/emv/cardsim"
-	"posagent/emv/tlv"
-	"posagent/offline"
-	"posagent/uplink"
+	"posagent/money"
 	"posagent/uplink/acqsim"
 )
 
-// demoOnline is the acquirer's answer as `posagent demo --json` prints it.
-type demoOnline struct {
-	MTI          string `json:"mti"`
-	ResponseCode string `json:"response_code"`
-	Approved     bool   `json:"approved"`
-	AuthCode     string `json:"auth_code,omitempty"`
-	STAN         string `json:"stan"`
-	RRN          string `json:"rrn,omitempty"`
-	// ARPC: "verified", "mismatch", "absent" or "not_checked".
-	ARPC string `json:"arpc"`
+// Amounts of the demo day (EUR cents). The acquirer simulator declines
+// demoDecline (response code 51); the floor limit lets the two offline
+// amounts be approved while the acquirer is down.
+const (
+	demoVisa       = 1234
+	demoMastercard = 2345
+	demoUnionPay   = 888
+	demoDecline    = 5100
+	demoOffline1   = 1500
+	demoOffline2   = 990
+	demoRefund     = 500
+	demoPreAuth    = 5000
+	demoCapture    = 4250
+	demoFloor      = 4000
+)
+
+// demoTransport carries the demo's API calls (nil: the default); tests
+// set one that checks them against openapi.yaml.
+var demoTransport http.RoundTripper
+
+const demoRules = `{"rules": [{"name": "insufficient funds", "mti": ["0200", "0100"], "amount": 5100, "response_code": "51"}]}`
+
+// demoStep is one step of the day as `posagent demo --json` prints it.
+type demoStep struct {
+	Step    int            `json:"step"`
+	Title   string         `json:"title"`
+	Text    string         `json:"text"`
+	Payment *agent.Payment `json:"payment,omitempty"`
+	Card    *emv.Report    `json:"card,omitempty"` // the kernel's masked report of the tap
 }
 
-// demoJournal is what the acquirer simulator's journal holds after the run.
+// demoJournal is what the acquirer simulator journalled, per kind.
 type demoJournal struct {
-	Authorisations int   `json:"authorisations"` // 0100 + 0200 requests, duplicates excluded
-	Approved       int   `json:"approved"`
-	Declined       int   `json:"declined"`
-	ApprovedAmount int64 `json:"approved_amount"` // minor units, in the payment's currency
-	Advices        int   `json:"advices"`
-	Reversals      int   `json:"reversals"`
-	Net            int64 `json:"net"` // minor units, in the payment's currency
+	Records    int              `json:"records"`
+	Duplicates int              `json:"duplicates"`
+	ByKind     map[string]int   `json:"by_kind"`
+	Net        map[string]int64 `json:"net"`
 }
 
-// demoReport is what `posagent demo --json` prints: the kernel's report
-// plus the online result.
+// demoReport is `posagent demo --json`.
 type demoReport struct {
-	emv.Report
-	Payment     string          `json:"payment"` // transaction id
-	Result      string          `json:"result"`  // APPROVED, DECLINED, FAILED
-	Why         string          `json:"why,omitempty"`
-	Card        string          `json:"card"` // cardsim preset
-	TestKeys    bool            `json:"test_keys"`
-	Amount      string          `json:"amount"`
-	AmountMinor int64           `json:"amount_minor"`
-	Currency    string          `json:"currency"` // ISO 4217 numeric
-	Acquirer    string          `json:"acquirer"`
-	Online      *demoOnline     `json:"online"`
-	Journal     *demoJournal    `json:"journal"`
-	QR          []demoQRPayment `json:"qr,omitempty"` // --qr
-	KeptDir     string          `json:"kept_dir,omitempty"`
+	Acquirer string        `json:"acquirer"`
+	API      string        `json:"api"`
+	Steps    []demoStep    `json:"steps"`
+	Totals   *agent.Totals `json:"totals"`
+	Journal  *demoJournal  `json:"journal"`
+	// Agree: the agent's net per currency equals the acquirer's.
+	Agree   bool    `json:"agree"`
+	Seconds float64 `json:"seconds"`
+	KeptDir string  `json:"kept_dir,omitempty"`
 }
 
-// demoCurrencyNames gives alphabetic codes for the final line.
-var demoCurrencyNames = map[uint16]string{
-	978: "EUR", 840: "USD", 826: "GBP", 756: "CHF", 156: "CNY", 392: "JPY",
-	752: "SEK", 208: "DKK", 578: "NOK", 985: "PLN", 203: "CZK", 348: "HUF", 124: "CAD",
+// demoTaps keeps the kernel report of the last tap (the engine's Tap
+// observation), so the demo can show ODA and kernel facts the payment
+// record does not carry.
+type demoTaps struct {
+	agent.Observer
+	mu   sync.Mutex
+	last *emv.Report
 }
 
-func demoCurrencyName(c uint16) string {
-	if n, ok := demoCurrencyNames[c]; ok {
-		return n
-	}
-	return fmt.Sprintf("%03d", c)
+func (r *demoTaps) Tap(input string, d time.Duration, rep emv.Report) {
+	r.mu.Lock()
+	r.last = &rep
+	r.mu.Unlock()
+	r.Observer.Tap(input, d, rep)
 }
 
-// runDemo runs one payment end to end on embedded defaults: a software card
-// (emv/cardsim) through the EMV kernel, and the online request over mutual
-// TLS to the acquirer simulator (uplink/acqsim) on loopback, with the
-// uplink's reversal store (offline) in a temporary directory.
+func (r *demoTaps) take() *emv.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := r.last
+	r.last = nil
+	return rep
+}
+
+// runDemo plays a payment day through the local API: it starts the
+// acquirer simulator with fresh certificates and `posagent serve` (in
+// process, simulated reader, a floor limit), then drives them as a cashier
+// program would, over HTTP.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("posagent demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	amountText := fs.String("amount", "12.34", "amount in major units")
-	currency := fs.Uint("currency", 978, "ISO 4217 numeric currency code")
-	cardName := fs.String("card", "visa", "simulated card: visa, mastercard, unionpay (or another emv/cardsim preset)")
-	asJSON := fs.Bool("json", false, "print one JSON object instead of the steps")
-	keep := fs.String("keep", "", "keep the working files (certificates, journal, queue) in this directory")
-	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
-	verbose := fs.Bool("v", false, "log the uplink and the acquirer simulator to stderr")
-	withQR := fs.Bool("qr", false, "also one QR payment of each kind (consumer- and merchant-presented)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: posagent demo [--amount 12.34] [--currency 978] [--card visa|mastercard|unionpay] [--json] [--keep DIR]")
-		fs.PrintDefaults()
+	flags := flag.NewFlagSet("posagent demo", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	asJSON := flags.Bool("json", false, "print one JSON object instead of the steps")
+	keep := flags.String("keep", "", "keep the daemon running on this directory after the day (certificates, data, keys, journal) and print curl lines; stop with Ctrl-C")
+	timeout := flags.Duration("timeout", 60*time.Second, "give up after this long")
+	verbose := flags.Bool("v", false, "log the daemon and the acquirer simulator to stderr")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: posagent demo [--json] [--keep DIR] [-v]")
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	usage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "posagent demo: "+format+"\n", a...)
-		fs.Usage()
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "posagent demo: unexpected argument %q\n", flags.Arg(0))
 		return 2
-	}
-	if fs.NArg() > 0 {
-		return usage("unexpected argument %q", fs.Arg(0))
-	}
-	if *currency == 0 || *currency > 999 {
-		return usage("--currency %d is not an ISO 4217 numeric code", *currency)
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "posagent demo: %v\n", err)
 		return 1
 	}
-
-	cfg := emv.DefaultConfig()
-	cur := uint16(*currency)
-	mc, err := money.Numeric(cur)
-	if err != nil {
-		return usage("--currency: %v", err)
-	}
-	amount, err := mc.ParseAmount(*amountText)
-	if err != nil {
-		return usage("--amount: %v", err)
-	}
-	if amount <= 0 {
-		return usage("--amount must be more than zero")
-	}
-	profile, err := cardsim.Preset(*cardName)
-	if err != nil {
-		return usage("--card: %v", err)
-	}
-	curText := fmt.Sprintf("%03d", cur)
-	amountShow := mc.FormatAmount(amount) + " " + demoCurrencyName(cur)
-
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	started := time.Now()
+	dayCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	// Working directory: a fresh temp dir, or --keep.
-	var dir string
-	if *keep != "" {
-		dir = *keep
+	dir := *keep
+	if dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fail(err)
 		}
 		if entries, err := os.ReadDir(dir); err != nil {
 			return fail(err)
 		} else if len(entries) > 0 {
-			return usage("--keep %s: directory is not empty", dir)
+			fmt.Fprintf(stderr, "posagent demo: --keep %s: directory is not empty\n", dir)
+			return 2
 		}
 	} else {
+		var err error
 		if dir, err = os.MkdirTemp("", "posagent-demo-"); err != nil {
 			return fail(err)
 		}
 		defer os.RemoveAll(dir)
 	}
-
-	step := 0
-	say := func(format string, a ...any) {
-		if *asJSON {
-			return
-		}
-		step++
-		fmt.Fprintf(stdout, "%d. "+format+"\n", append([]any{step}, a...)...)
-	}
-	log := slog.New(slog.DiscardHandler)
+	logOut := io.Discard
 	if *verbose {
-		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		logOut = stderr
 	}
 
-	// Everything started below is stopped in reverse order, before the
-	// journal is read and the directory removed.
-	var closers []func()
-	shutdown := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
+	// The acquirer simulator.
+	acq, err := startAcquirer(dir, demoRules, logOut)
+	if err != nil {
+		return fail(err)
+	}
+	defer acq.close()
+
+	// The daemon, on a demo config.
+	cfgFile, err := writeDemoConfig(dir, acq.addr)
+	if err != nil {
+		return fail(err)
+	}
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		return fail(err)
+	}
+	taps := &demoTaps{}
+	d, err := startDaemon(cfg, logOut, daemonHooks{wrapObserver: func(o agent.Observer) agent.Observer {
+		taps.Observer = o
+		return taps
+	}})
+	if err != nil {
+		return fail(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop()
 		}
-		closers = nil
-	}
-	defer shutdown()
-
-	// 1. The acquirer simulator.
-	tlsDir := filepath.Join(dir, "tls")
-	if err := acqsim.InitCerts(tlsDir); err != nil {
+	}()
+	base := "http://" + d.listeners[0].Addr().String()
+	c := &api.Client{BaseURL: base, Token: d.token, HTTP: &http.Client{Transport: demoTransport}}
+	p := &demoPlayer{ctx: dayCtx, c: c, out: stdout, quiet: *asJSON, taps: taps, acq: acq,
+		rep: &demoReport{Acquirer: acq.addr, API: base}}
+	p.say("acquirer", nil, nil, "acquirer simulator on %s: ISO 8583 over mutual TLS, fresh certificates, journal %s", acq.addr, acq.journalPath)
+	p.say("daemon", nil, nil, "posagent serve on %s: simulated reader, floor limit %s, data %s, keys %s (apart)",
+		base, eur(demoFloor), cfg.DataDir, cfg.KeyDir)
+	if err := p.waitUplink(true); err != nil {
 		return fail(err)
 	}
-	journalPath := filepath.Join(dir, "journal.jsonl")
-	journal, err := acqsim.OpenJournal(journalPath)
-	if err != nil {
+	if err := p.day(); err != nil {
 		return fail(err)
-	}
-	closers = append(closers, func() { journal.Close() })
-	stls, err := acqsim.ServerTLS(tlsDir)
-	if err != nil {
-		return fail(err)
-	}
-	srv, err := acqsim.NewServer(acqsim.Config{TLS: stls, Journal: journal, Logger: log.With("side", "acqsim")})
-	if err != nil {
-		return fail(err)
-	}
-	addr, err := srv.Listen("127.0.0.1:0")
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { srv.Close() })
-	say("acquirer simulator listening on %s (ISO 8583 over mutual TLS, default rules: approve, ARQC verified; journal %s)", addr, journalPath)
-
-	// 2. The uplink with its durable reversal store.
-	store, err := offline.Open(filepath.Join(dir, offline.DBFileName), offline.Options{
-		// The demo's terminal goes online for every payment; a TC would
-		// become an advice within these limits.
-		Limits: map[string]offline.Limit{"*": {PerTransaction: 5000}},
-		Logger: log.With("side", "offline"),
-	})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { store.Close() })
-	ctls, err := acqsim.ClientTLSFiles(tlsDir).Load()
-	if err != nil {
-		return fail(err)
-	}
-	stan, err := uplink.OpenSTAN(filepath.Join(dir, "stan"), 0)
-	if err != nil {
-		return fail(err)
-	}
-	client, err := uplink.New(uplink.Config{
-		Addr: addr.String(), TLS: ctls, TerminalID: cfg.TerminalID, MerchantID: cfg.MerchantID,
-		MCC: fmt.Sprintf("%04d", cfg.MCC), AcquirerID: "12345", Queue: store, STAN: stan,
-		ResponseTimeout: 5 * time.Second, ConnectWait: 5 * time.Second,
-		Logger: log.With("side", "uplink"),
-	})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { client.Close() })
-	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-	err = client.WaitReady(rctx)
-	rcancel()
-	if err != nil {
-		return fail(fmt.Errorf("uplink did not connect to the acquirer simulator: %w", err))
-	}
-	say("uplink connected and signed on (terminal %s, merchant %s, client certificate); reversal store %s", cfg.TerminalID, cfg.MerchantID, store.Path())
-
-	// 3. The card.
-	card, err := cardsim.New(profile)
-	if err != nil {
-		return fail(err)
-	}
-	cfg.TestKeys = true
-	term := &emv.Terminal{Config: cfg}
-	say("simulated card %q presented (%s, PAN %s); test CA keys ON because the card is simulated (posagent test CAs)", profile.Name, profile.Label, profile.MaskedPAN())
-	res, err := term.Run(ctx, card, emv.Transaction{Amount: amount, Currency: cur})
-	if err != nil {
-		return fail(fmt.Errorf("card: no outcome: %w", err))
-	}
-	rep := demoReport{
-		Report: res.Report(), Payment: demoTxnID(), Card: profile.Name, TestKeys: true,
-		Amount: mc.FormatAmount(amount), AmountMinor: amount, Currency: curText, Acquirer: addr.String(),
-	}
-	oda := "none"
-	if res.ODA != nil {
-		oda = res.ODA.Method + " " + res.ODA.Result
-		if res.ODA.Reason != "" {
-			oda += " (" + res.ODA.Reason + ")"
-		}
-	}
-	cvm := res.CVM
-	if cvm == "" {
-		cvm = "none"
-	}
-	say("card tapped: kernel %s, AID %s (%s), PAN %s, ODA %s, CVM %s, cryptogram %s, outcome %s (%d commands)",
-		rep.Kernel, rep.AID, res.Label, res.PAN, oda, cvm, demoOr(res.Cryptogram, "none"), res.Outcome, res.Commands)
-	if res.Reason != "" {
-		say("kernel: %s", res.Reason)
 	}
 
-	// 4. Online, offline advice, or declined by the card.
-	tx := uplink.Transaction{
-		ID: rep.Payment, PAN: res.PAN, Expiry: res.Expiry, PSN: demoPSN(res.PANSeq),
-		Amount: amount, Currency: curText, EntryMode: uplink.EntryContactless, ICC: res.ICCData,
-	}
-	if !res.Track2.PAN.IsZero() {
-		t2 := res.Track2
-		tx.Track2 = &t2
-	}
-	if tx.PAN.IsZero() && tx.Track2 != nil {
-		tx.PAN = tx.Track2.PAN
-	}
-	switch res.Outcome {
-	case emv.OnlineRequest:
-		if res.CVM == "online_pin" {
-			say("note: the card asks for online PIN; the demo has no PIN pad, the request goes without a PIN block")
-		}
-		r, err := client.Purchase(ctx, tx)
-		if err != nil {
-			var te *uplink.TxnError
-			if errors.As(err, &te) && te.Reversed {
-				say("online: no usable answer (%v); the armed reversal is released", te.Err)
-				st := demoDrain(ctx, store, client, tx.ID)
-				say("reversal %s", demoOr(string(st), "state unknown"))
-				rep.Result, rep.Why = "FAILED", "no usable answer from the acquirer; reversal "+demoOr(string(st), "state unknown")
-			} else {
-				return fail(fmt.Errorf("online: %w", err))
-			}
-			break
-		}
-		on := &demoOnline{MTI: r.MTI, ResponseCode: r.ResponseCode, Approved: r.Approved(),
-			AuthCode: r.AuthCode, STAN: r.STAN, RRN: r.RRN, ARPC: demoCheckARPC(res, profile, r)}
-		rep.Online = on
-		verdict := "declined"
-		if on.Approved {
-			verdict = "approved"
-		}
-		say("online: 0200 sent (reversal armed first in the store), %s answered: response code %s, %s, auth code %s, STAN %s, RRN %s, ARPC %s",
-			r.MTI, r.ResponseCode, verdict, demoOr(r.AuthCode, "none"), r.STAN, demoOr(r.RRN, "none"), on.ARPC)
-		if on.Approved {
-			rep.Result = "APPROVED"
-		} else {
-			rep.Result, rep.Why = "DECLINED", "issuer response code "+r.ResponseCode+demoRCText(r.ResponseCode)
-		}
-	case emv.Approved:
-		if err := client.Advice(ctx, tx, "Y1"); err != nil {
-			return fail(fmt.Errorf("offline approval: %w", err))
-		}
-		say("approved offline by the card; advice queued in the store")
-		st := demoDrain(ctx, store, client, tx.ID)
-		say("advice forwarded to the acquirer: %s", demoOr(string(st), "state unknown"))
-		rep.Result = "APPROVED"
-	case emv.Declined:
-		rep.Result, rep.Why = "DECLINED", "declined by the card"
-		if res.Reason != "" {
-			rep.Why += ": " + res.Reason
-		}
-	default:
-		rep.Result, rep.Why = "DECLINED", "no payment: kernel outcome "+res.Outcome.String()
-		if res.Reason != "" {
-			rep.Why += ": " + res.Reason
-		}
-	}
-
-	if *withQR {
-		if rep.QR, err = demoQR(ctx, say, client, srv, cfg, amount, mc); err != nil {
-			return fail(err)
-		}
-	}
-
-	// 5. Shut down, then read what the acquirer journalled.
-	shutdown()
-	tot, err := acqsim.ReadTotals(journalPath)
+	// Totals next to the journal.
+	tot, err := c.Totals(dayCtx, time.Time{})
 	if err != nil {
 		return fail(err)
 	}
-	rep.Journal = demoTotals(tot, curText)
-	j := rep.Journal
-	say("journal: %d authorisation(s) (%d approved, %d declined), approved amount %s, advices %d, reversals %d, net %s",
-		j.Authorisations, j.Approved, j.Declined, mc.FormatAmount(j.ApprovedAmount)+" "+demoCurrencyName(cur),
-		j.Advices, j.Reversals, mc.FormatAmount(j.Net)+" "+demoCurrencyName(cur))
+	p.rep.Totals = &tot
+	j, err := readDemoJournal(acq.journalPath)
+	if err != nil {
+		return fail(err)
+	}
+	p.rep.Journal = j
+	p.rep.Agree = fmt.Sprint(tot.Net) == fmt.Sprint(j.Net)
+	p.say("totals", nil, nil, "%s", demoTotalsText(tot, j, p.rep.Agree))
+	p.rep.Seconds = time.Since(started).Seconds()
+
 	if *keep != "" {
-		rep.KeptDir = dir
-		say("stopped uplink and acquirer simulator; files kept in %s", dir)
-	} else {
-		say("stopped uplink and acquirer simulator; temporary files removed")
+		p.rep.KeptDir = dir
 	}
-
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := enc.Encode(p.rep); err != nil {
 			return fail(err)
 		}
 	} else {
-		line := fmt.Sprintf("payment %s %s %s", rep.Payment, rep.Result, amountShow)
-		if rep.Why != "" {
-			line += " (" + rep.Why + ")"
-		}
-		fmt.Fprintln(stdout, line)
+		fmt.Fprintf(stdout, "day done in %.1f s: %d steps through the local API; totals %s the acquirer's journal\n",
+			p.rep.Seconds, len(p.rep.Steps), map[bool]string{true: "agree with", false: "DISAGREE with"}[p.rep.Agree])
 	}
-	if rep.Result == "FAILED" {
+	if !p.rep.Agree {
 		return 1
+	}
+	if *keep != "" {
+		fmt.Fprint(stdout, demoCurlLines(base, filepath.Join(cfg.KeyDir, config.APITokenName), cfgFile))
+		<-ctx.Done()
+		fmt.Fprintln(stdout, "stopping the daemon")
+	}
+	stopped = true
+	if err := d.stop(); err != nil {
+		return fail(err)
 	}
 	return 0
 }
 
-// demoTxnID is a fresh cashier-style transaction id.
-func demoTxnID() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return "demo-" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b)
+// writeDemoConfig writes the daemon's demo config into dir.
+func writeDemoConfig(dir, acqAddr string) (string, error) {
+	f := acqsim.ClientTLSFiles(filepath.Join(dir, "acquirer-tls"))
+	text := fmt.Sprintf(`# posagent demo config (written by posagent demo)
+data_dir = %q
+key_dir = %q
+
+[terminal]
+merchant_name = "POSAGENT DEMO SHOP"
+test_keys = true   # the simulated cards are signed by posagent's test CAs
+
+[acquirer]
+address = %q
+client_cert = %q
+client_key = %q
+ca = %q
+response_timeout = "3s"
+connect_timeout = "1s"
+
+[offline]
+policy = "allow"
+floor_limit = %d
+
+[offline.limits.EUR]
+per_transaction = %d
+total_amount = 10000
+count = 10
+
+[readers]
+pcsc = false
+
+[readers.simulated]
+enabled = true
+card = "visa"
+
+[api]
+listen = "127.0.0.1:0"
+payment_timeout = "20s"
+`, filepath.Join(dir, "data"), filepath.Join(dir, "keys"), acqAddr, f.CertFile, f.KeyFile, f.CAFile, demoFloor, demoFloor)
+	path := filepath.Join(dir, "posagent.toml")
+	return path, os.WriteFile(path, []byte(text), 0o600)
 }
 
-// demoPSN writes the PAN sequence number (5F34, one BCD byte) as 3 digits.
-func demoPSN(v []byte) string {
-	if len(v) != 1 || v[0]>>4 > 9 || v[0]&0x0F > 9 {
+// demoPlayer plays the day and records its steps.
+type demoPlayer struct {
+	ctx   context.Context
+	c     *api.Client
+	out   io.Writer
+	quiet bool
+	taps  *demoTaps
+	acq   *localAcquirer
+	rep   *demoReport
+}
+
+func (p *demoPlayer) say(title string, pay *agent.Payment, card *emv.Report, format string, a ...any) {
+	s := demoStep{Step: len(p.rep.Steps) + 1, Title: title, Text: fmt.Sprintf(format, a...), Payment: pay, Card: card}
+	p.rep.Steps = append(p.rep.Steps, s)
+	if !p.quiet {
+		fmt.Fprintf(p.out, "%2d. %s\n", s.Step, s.Text)
+	}
+}
+
+// present chooses the simulated card of the next payment through the API.
+func (p *demoPlayer) present(card string) error {
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.c.BaseURL+"/v1/simulator/present", strings.NewReader(`{"card":"`+card+`"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+p.c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("presenting %s: HTTP %d", card, resp.StatusCode)
+	}
+	return nil
+}
+
+// pay presents card and takes a payment; want is the state it must end in.
+func (p *demoPlayer) pay(title, card string, b api.PaymentBody, want agent.State) (agent.Payment, error) {
+	if err := p.present(card); err != nil {
+		return agent.Payment{}, err
+	}
+	pay, err := p.c.Pay(p.ctx, b)
+	if err != nil {
+		return pay, fmt.Errorf("%s: %w", title, err)
+	}
+	if pay.State != want {
+		return pay, fmt.Errorf("%s: payment %s is %s (%s), want %s", title, pay.ID, pay.State, pay.Reason, want)
+	}
+	rep := p.taps.take()
+	p.say(title, &pay, rep, "%s %s: %s%s — card %s (%s), %s", title, eur(pay.Amount), pay.State, payFacts(pay), pay.MaskedPAN, pay.Label, tapFacts(rep))
+	return pay, nil
+}
+
+func payFacts(p agent.Payment) string {
+	var parts []string
+	if p.AuthCode != "" {
+		parts = append(parts, "auth code "+p.AuthCode)
+	}
+	if p.Response != "" {
+		parts = append(parts, "response "+p.Response)
+	}
+	if p.STAN != "" {
+		parts = append(parts, "STAN "+p.STAN)
+	}
+	if p.Reason != "" {
+		parts = append(parts, "reason "+p.Reason)
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("0%02x", v[0])
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func tapFacts(rep *emv.Report) string {
+	if rep == nil {
+		return "no tap report"
+	}
+	oda := "no ODA"
+	if rep.ODA != nil {
+		oda = "ODA " + rep.ODA.Method + " " + rep.ODA.Result
+	}
+	return fmt.Sprintf("kernel %s, %s, CVM %s, cryptogram %s", demoOr(string(rep.Kernel), "?"), oda, demoOr(string(rep.CVM), "none"), demoOr(string(rep.Cryptogram), "none"))
 }
 
 func demoOr(s, def string) string {
@@ -412,96 +378,193 @@ func demoOr(s, def string) string {
 	return s
 }
 
-func demoRCText(rc string) string {
-	switch rc {
-	case uplink.RCDoNotHonour:
-		return " (do not honour)"
-	case uplink.RCInsufficient:
-		return " (insufficient funds)"
-	case uplink.RCNotPermitted:
-		return " (not permitted)"
-	case uplink.RCCryptogramFailed:
-		return " (cryptogram verification failed)"
-	case uplink.RCIssuerDown:
-		return " (issuer unavailable)"
-	}
-	return ""
+func eur(minor int64) string {
+	c, _ := money.Parse("EUR")
+	return c.Format(minor)
 }
 
-// demoCheckARPC checks the issuer's ARPC (tag 91 of the response's field 55)
-// the way the card would: with the simulated card's test issuer key. The
-// software cards cannot be asked to, and a real terminal leaves it to the
-// card; the demo does it to show the answer really comes from the issuer
-// that verified the ARQC.
-func demoCheckARPC(res *emv.Result, p cardsim.Profile, r uplink.Result) string {
-	list, err := tlv.Parse(r.ICC)
-	if err != nil {
-		return "absent"
-	}
-	iad := tlv.Value(list, 0x91)
-	if len(iad) != 10 {
-		return "absent"
-	}
-	req, err := tlv.Parse(res.ICCData)
-	if err != nil {
-		return "not_checked"
-	}
-	ac, atc := tlv.Value(req, 0x9F26), tlv.Value(req, 0x9F36)
-	if len(ac) != 8 || len(atc) != 2 || len(r.ResponseCode) != 2 || res.PAN.IsZero() {
-		return "not_checked"
-	}
-	psn := byte(0)
-	if len(res.PANSeq) == 1 {
-		psn = res.PANSeq[0]
-	}
-	mk := arqc.DeriveICCMasterKey(p.IMK, res.PAN.Digits(), psn)
-	sk := arqc.SessionKey(mk, [2]byte{atc[0], atc[1]})
-	want := arqc.ARPC(sk, [8]byte(ac), [2]byte{r.ResponseCode[0], r.ResponseCode[1]})
-	if subtle.ConstantTimeCompare(want[:], iad[:8]) != 1 || string(iad[8:]) != r.ResponseCode {
-		return "mismatch"
-	}
-	return "verified"
-}
-
-// demoDrain runs the offline forwarder until the store's entry id (a
-// released reversal, an advice) is settled or ctx ends. It returns the
-// entry's final state.
-func demoDrain(ctx context.Context, store *offline.Store, client *uplink.Client, id string) offline.State {
-	f := &offline.Forwarder{Store: store, Sender: client, BackoffBase: 10 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+func (p *demoPlayer) waitUplink(up bool) error {
 	for {
-		e, err := store.Get(id)
-		if err != nil {
-			return ""
+		st, err := p.c.Status(p.ctx)
+		if err == nil && st.Uplink.Up == up {
+			return nil
 		}
-		if e.State == offline.StateDone || e.State == offline.StateFailed {
-			return e.State
-		}
-		if n, err := f.Step(ctx); err != nil || n == 0 {
-			select {
-			case <-ctx.Done():
-				return e.State
-			case <-time.After(20 * time.Millisecond):
-			}
+		select {
+		case <-p.ctx.Done():
+			return fmt.Errorf("uplink up=%v not reached: %w", up, p.ctx.Err())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 }
 
-// demoTotals sums the journal for the payment's currency.
-func demoTotals(t *acqsim.Totals, cur string) *demoJournal {
-	j := &demoJournal{Net: t.Net[cur]}
-	for _, kind := range []string{acqsim.KindAuth, acqsim.KindFinancial} {
-		if k := t.ByKind[kind]; k != nil {
-			j.Authorisations += k.Count
-			j.Approved += k.Approved
-			j.Declined += k.Declined
-			j.ApprovedAmount += k.ApprovedAmount[cur]
+// day is the list of what the cashier does.
+func (p *demoPlayer) day() error {
+	ctx := p.ctx
+	id := func(s string) string { return "demo-" + s }
+	body := func(name string, amount int64) api.PaymentBody {
+		return api.PaymentBody{ID: id(name), Amount: amount, Currency: "EUR", Reference: "demo " + name}
+	}
+	visa, err := p.pay("Visa", "visa", body("visa", demoVisa), agent.StateApproved)
+	if err != nil {
+		return err
+	}
+	if _, err := p.pay("Mastercard", "mastercard", body("mastercard", demoMastercard), agent.StateApproved); err != nil {
+		return err
+	}
+	up, err := p.pay("UnionPay", "unionpay", body("unionpay", demoUnionPay), agent.StateApproved)
+	if err != nil {
+		return err
+	}
+	if _, err := p.pay("Issuer decline", "visa", body("decline", demoDecline), agent.StateDeclined); err != nil {
+		return err
+	}
+
+	// The acquirer goes down: offline approvals within the floor limit.
+	p.acq.srv.SetFault(acqsim.Fault{Kind: acqsim.FaultDown})
+	p.acq.srv.DropConnections()
+	if err := p.waitUplink(false); err != nil {
+		return err
+	}
+	p.say("acquirer down", nil, nil, "acquirer simulator goes down (connections refused); GET /v1/status: uplink down")
+	if _, err := p.pay("Offline", "visa", body("offline-1", demoOffline1), agent.StateApprovedOffline); err != nil {
+		return err
+	}
+	if _, err := p.pay("Offline", "mastercard", body("offline-2", demoOffline2), agent.StateApprovedOffline); err != nil {
+		return err
+	}
+	q, err := p.c.Queue(ctx)
+	if err != nil {
+		return err
+	}
+	p.say("queue", nil, nil, "GET /v1/queue: %s", queueText(q))
+
+	// Back up: the forwarder sends each advice once.
+	p.acq.srv.SetFault(acqsim.Fault{})
+	if err := p.waitUplink(true); err != nil {
+		return err
+	}
+	if err := p.drain(); err != nil {
+		return err
+	}
+	j, err := readDemoJournal(p.acq.journalPath)
+	if err != nil {
+		return err
+	}
+	p.say("acquirer back", nil, nil, "acquirer back; POST /v1/queue/forward: queue drained; journal: %d advice(s), %d duplicate(s)", j.ByKind[acqsim.KindAdvice], j.Duplicates)
+	if j.ByKind[acqsim.KindAdvice] != 2 || j.Duplicates != 0 {
+		return fmt.Errorf("advices forwarded %d times (duplicates %d), want exactly 2", j.ByKind[acqsim.KindAdvice], j.Duplicates)
+	}
+
+	// Refund, void, pre-authorisation and capture.
+	rf, err := p.c.Refund(ctx, api.RefundBody{ID: id("refund"), PaymentID: visa.ID, Amount: demoRefund})
+	if err != nil || rf.State != agent.StateRefunded {
+		return fmt.Errorf("refund: %s %v", rf.State, err)
+	}
+	p.say("refund", &rf, nil, "Refund %s of %s: %s%s", eur(rf.Amount), visa.ID, rf.State, payFacts(rf))
+	vd, err := p.c.Void(ctx, up.ID)
+	if err != nil || vd.State != agent.StateVoided {
+		return fmt.Errorf("void: %s %v", vd.State, err)
+	}
+	p.say("void", &vd, nil, "Void of %s (%s): %s, reversal sent once", up.ID, eur(up.Amount), vd.State)
+	pre := body("preauth", demoPreAuth)
+	pre.Capture = agent.CaptureManual
+	pa, err := p.pay("Pre-authorisation", "visa", pre, agent.StateApproved)
+	if err != nil {
+		return err
+	}
+	cp, err := p.c.Capture(ctx, pa.ID, demoCapture)
+	if err != nil || cp.State != agent.StateCaptured {
+		return fmt.Errorf("capture: %s %v", cp.State, err)
+	}
+	// The capture's completion goes to the acquirer through the queue.
+	if err := p.drain(); err != nil {
+		return err
+	}
+	p.say("capture", &cp, nil, "Capture of %s: %s of %s authorised, %s; completion forwarded", pa.ID, eur(cp.Captured), eur(pa.Amount), cp.State)
+	return nil
+}
+
+// drain forwards the queue until nothing waits in it.
+func (p *demoPlayer) drain() error {
+	for {
+		if _, err := p.c.Forward(p.ctx); err != nil {
+			return err
+		}
+		st, err := p.c.Status(p.ctx)
+		if err != nil {
+			return err
+		}
+		if st.Queue.ByState["pending"]+st.Queue.ByState["in-flight"]+st.Queue.ByState["held"] == 0 {
+			return nil
+		}
+		select {
+		case <-p.ctx.Done():
+			return fmt.Errorf("queue not forwarded: %w", p.ctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	if k := t.ByKind[acqsim.KindAdvice]; k != nil {
-		j.Advices = k.Count
+}
+
+func queueText(q []agent.QueueEntry) string {
+	if len(q) == 0 {
+		return "empty"
 	}
-	if k := t.ByKind[acqsim.KindReversal]; k != nil {
-		j.Reversals = k.Count
+	var parts []string
+	for _, e := range q {
+		parts = append(parts, fmt.Sprintf("%s %s %s (%s)", e.Kind, e.Payment, eur(e.Amount), e.State))
 	}
-	return j
+	return fmt.Sprintf("%d entr%s: %s", len(q), map[bool]string{true: "y", false: "ies"}[len(q) == 1], strings.Join(parts, "; "))
+}
+
+func readDemoJournal(path string) (*demoJournal, error) {
+	t, err := acqsim.ReadTotals(path)
+	if err != nil {
+		return nil, err
+	}
+	j := &demoJournal{Records: t.Records, Duplicates: t.Duplicates, ByKind: map[string]int{}, Net: map[string]int64{}}
+	for k, v := range t.ByKind {
+		j.ByKind[k] = v.Count
+	}
+	for cur, n := range t.Net {
+		c, err := money.Parse(cur)
+		if err != nil {
+			return nil, err
+		}
+		j.Net[c.Code()] = n
+	}
+	return j, nil
+}
+
+func demoTotalsText(t agent.Totals, j *demoJournal, agree bool) string {
+	var b strings.Builder
+	b.WriteString("GET /v1/totals (today):\n")
+	rows := append([]agent.TotalRow(nil), t.Rows...)
+	sort.Slice(rows, func(i, k int) bool {
+		return rows[i].State < rows[k].State || rows[i].State == rows[k].State && rows[i].Scheme < rows[k].Scheme
+	})
+	for _, r := range rows {
+		fmt.Fprintf(&b, "      %-17s %-9s %-11s %2d  %s\n", r.State, r.Kind, demoOr(r.Scheme, "-"), r.Count, eur(r.Amount))
+	}
+	var kinds []string
+	for k, n := range j.ByKind {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(kinds)
+	fmt.Fprintf(&b, "      agent net %s | acquirer journal: %s, net %s: %s",
+		eur(t.Net["EUR"]), strings.Join(kinds, ", "), eur(j.Net["EUR"]), map[bool]string{true: "agree", false: "DISAGREE"}[agree])
+	return b.String()
+}
+
+func demoCurlLines(base, tokenFile, cfgFile string) string {
+	return fmt.Sprintf(`
+The daemon keeps running (config %s). Call it:
+  TOKEN=$(cat %s)
+  curl -s -H "Authorization: Bearer $TOKEN" %s/v1/status
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' %s/v1/payments -d '{"id":"try-1","amount":1999,"currency":"EUR"}'
+  curl -s -H "Authorization: Bearer $TOKEN" %s/v1/payments/try-1
+  curl -s -H "Authorization: Bearer $TOKEN" %s/v1/totals
+  curl -sN -H "Authorization: Bearer $TOKEN" %s/v1/events
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' %s/v1/simulator/present -d '{"card":"mastercard"}'
+Ctrl-C stops it.
+`, cfgFile, tokenFile, base, base, base, base, base, base)
 }

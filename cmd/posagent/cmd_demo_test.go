@@ -4,183 +4,205 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"posagent/agent"
+	"posagent/agent/api"
+	"posagent/agent/api/apitest"
 	"posagent/emv/cardsim"
 	"posagent/uplink/acqsim"
 )
 
-// demoRun runs `posagent demo args...` in-process.
-func demoRun(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// demoRun runs `posagent demo args...` in process, its API calls checked
+// against openapi.yaml.
+func demoRun(t *testing.T, ctx context.Context, stdout *readersBuffer, args ...string) (code int, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code = runDemo(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
+	demoTransport = apitest.Transport(t, nil)
+	defer func() { demoTransport = nil }()
+	var errb bytes.Buffer
+	code = runDemo(ctx, args, stdout, &errb)
+	return code, errb.String()
 }
 
-// demoCheckNoPAN fails if the card's full PAN appears in any output.
-func demoCheckNoPAN(t *testing.T, card string, outputs ...string) {
+// demoCheckNoPAN fails if a simulated card's full PAN appears in s.
+func demoCheckNoPAN(t *testing.T, s string) {
 	t.Helper()
-	p, err := cardsim.Preset(card)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range outputs {
+	for _, n := range []string{"visa", "mastercard", "unionpay"} {
+		p, err := cardsim.Preset(n)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if strings.Contains(s, p.PAN) {
-			t.Errorf("output contains the full PAN of %s", card)
+			t.Errorf("output holds the full PAN of %s", n)
 		}
 	}
 }
 
-// demoJournalTotals reads the acquirer simulator's journal kept in dir.
-func demoJournalTotals(t *testing.T, dir string) *acqsim.Totals {
-	t.Helper()
-	tot, err := acqsim.ReadTotals(filepath.Join(dir, "journal.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tot
-}
-
-func TestDemoSchemes(t *testing.T) {
-	for _, tc := range []struct{ card, kernel string }{
-		{"visa", "C-3"}, {"mastercard", "C-2"}, {"unionpay", "C-7"},
-	} {
-		t.Run(tc.card, func(t *testing.T) {
-			keep := filepath.Join(t.TempDir(), "demo")
-			code, out, errs := demoRun(t, "--card", tc.card, "--keep", keep)
-			t.Logf("stdout:\n%s", out)
-			if code != 0 {
-				t.Fatalf("exit %d, stderr: %s", code, errs)
-			}
-			demoCheckNoPAN(t, tc.card, out, errs)
-			for _, want := range []string{
-				"acquirer simulator listening on 127.0.0.1:",
-				"test CA keys ON because the card is simulated",
-				"kernel " + tc.kernel,
-				"cryptogram ARQC", "outcome online_request",
-				"response code 00, approved", "ARPC verified",
-				"journal: 1 authorisation(s) (1 approved, 0 declined), approved amount 12.34 EUR",
-			} {
-				if !strings.Contains(out, want) {
-					t.Errorf("stdout lacks %q", want)
-				}
-			}
-			if !regexp.MustCompile(`(?m)^payment demo-\S+ APPROVED 12\.34 EUR$`).MatchString(out) {
-				t.Errorf("no final APPROVED line")
-			}
-			tot := demoJournalTotals(t, keep)
-			fin := tot.ByKind[acqsim.KindFinancial]
-			auth := tot.ByKind[acqsim.KindAuth]
-			n, approved := 0, int64(0)
-			for _, k := range []*acqsim.KindTotals{fin, auth} {
-				if k != nil {
-					n += k.Count
-					approved += k.ApprovedAmount["978"]
-				}
-			}
-			if n != 1 || approved != 1234 || tot.Net["978"] != 1234 || tot.Duplicates != 0 {
-				t.Errorf("journal: %d authorisations, approved %d, net %d, duplicates %d; want 1, 1234, 1234, 0",
-					n, approved, tot.Net["978"], tot.Duplicates)
-			}
-			if k := tot.ByKind[acqsim.KindReversal]; k != nil && k.Count != 0 {
-				t.Errorf("journal holds %d reversals", k.Count)
-			}
-			raw, err := os.ReadFile(filepath.Join(keep, "journal.jsonl"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			demoCheckNoPAN(t, tc.card, string(raw))
-		})
-	}
-}
-
-func TestDemoJSON(t *testing.T) {
-	code, out, errs := demoRun(t, "--card", "mastercard", "--amount", "7.50", "--json")
+func TestDemoDayJSON(t *testing.T) {
+	var out readersBuffer
+	start := time.Now()
+	code, errs := demoRun(t, context.Background(), &out, "--json")
 	if code != 0 {
-		t.Fatalf("exit %d, stderr: %s", code, errs)
+		t.Fatalf("exit %d, stderr: %s\nstdout: %s", code, errs, out.String())
 	}
-	demoCheckNoPAN(t, "mastercard", out, errs)
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("the day took %v, want under 30 s", d)
+	}
+	demoCheckNoPAN(t, out.String()+errs)
+	// The report as a client reads it (emv.Report prints, it does not parse).
 	var rep struct {
-		Outcome    string `json:"outcome"`
-		Kernel     string `json:"kernel"`
-		PAN        string `json:"pan"`
-		Cryptogram string `json:"cryptogram"`
-		Result     string `json:"result"`
-		Amount     string `json:"amount"`
-		TestKeys   bool   `json:"test_keys"`
-		Online     struct {
-			ResponseCode string `json:"response_code"`
-			Approved     bool   `json:"approved"`
-			AuthCode     string `json:"auth_code"`
-			STAN         string `json:"stan"`
-			ARPC         string `json:"arpc"`
-		} `json:"online"`
-		Journal struct {
-			Authorisations int   `json:"authorisations"`
-			ApprovedAmount int64 `json:"approved_amount"`
-		} `json:"journal"`
+		demoReport
+		Steps []struct {
+			demoStep
+			Card *struct {
+				Kernel string `json:"kernel"`
+				ODA    *struct{ Method, Result string }
+			} `json:"card"`
+		} `json:"steps"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out.String())
 	}
-	if rep.Outcome != "online_request" || rep.Kernel != "C-2" || rep.Cryptogram != "ARQC" || rep.PAN != "541333******0434" ||
-		rep.Result != "APPROVED" || rep.Amount != "7.50" || !rep.TestKeys {
-		t.Errorf("report: %+v", rep)
+	if !rep.Agree || rep.Totals == nil || rep.Journal == nil {
+		t.Fatalf("totals do not agree: %+v %+v", rep.Totals, rep.Journal)
 	}
-	if rep.Online.ResponseCode != "00" || !rep.Online.Approved || rep.Online.AuthCode == "" || rep.Online.STAN == "" || rep.Online.ARPC != "verified" {
-		t.Errorf("online: %+v", rep.Online)
+	// What each step left, by title.
+	want := []struct {
+		title  string
+		state  agent.State
+		scheme string
+	}{
+		{"Visa", agent.StateApproved, "visa"}, {"Mastercard", agent.StateApproved, "mastercard"},
+		{"UnionPay", agent.StateApproved, "unionpay"}, {"Issuer decline", agent.StateDeclined, "visa"},
+		{"Offline", agent.StateApprovedOffline, "visa"}, {"Offline", agent.StateApprovedOffline, "mastercard"},
+		{"refund", agent.StateRefunded, ""}, {"void", agent.StateVoided, "unionpay"},
+		{"Pre-authorisation", agent.StateApproved, "visa"}, {"capture", agent.StateCaptured, "visa"},
 	}
-	if rep.Journal.Authorisations != 1 || rep.Journal.ApprovedAmount != 750 {
-		t.Errorf("journal: %+v", rep.Journal)
+	i := 0
+	for _, s := range rep.Steps {
+		if s.Payment == nil {
+			continue
+		}
+		if i >= len(want) {
+			t.Fatalf("extra payment step %+v", s)
+		}
+		w := want[i]
+		if s.Title != w.title || s.Payment.State != w.state || (w.scheme != "" && s.Payment.Scheme != w.scheme) {
+			t.Errorf("step %d: %s %s %s, want %s %s %s", s.Step, s.Title, s.Payment.State, s.Payment.Scheme, w.title, w.state, w.scheme)
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Fatalf("%d payment steps, want %d", i, len(want))
+	}
+	// Mastercard went through CDA, as the kernel reported it.
+	for _, s := range rep.Steps {
+		if s.Title == "Mastercard" && (s.Card == nil || s.Card.ODA == nil || s.Card.ODA.Method != "CDA" || s.Card.ODA.Result != "ok" || s.Card.Kernel != "C-2") {
+			t.Errorf("mastercard tap: %+v", s.Card)
+		}
+	}
+	// Forwarded exactly once: 2 offline advices and the capture's completion.
+	if j := rep.Journal; j.ByKind[acqsim.KindAdvice] != 3 || j.Duplicates != 0 || j.ByKind[acqsim.KindReversal] != 1 {
+		t.Errorf("journal %+v", j)
+	}
+	if rep.Totals.Net["EUR"] != 1234+2345+1500+990+4250-500 {
+		t.Errorf("net %v", rep.Totals.Net)
 	}
 }
 
-// TestDemoRemovesTempDir: without --keep nothing is left behind.
-func TestDemoRemovesTempDir(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	code, out, errs := demoRun(t)
-	if code != 0 || !strings.Contains(out, "APPROVED 12.34 EUR") {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+func TestDemoDayText(t *testing.T) {
+	var out readersBuffer
+	code, errs := demoRun(t, context.Background(), &out)
+	s := out.String()
+	if code != 0 {
+		t.Fatalf("exit %d, stderr: %s\nstdout: %s", code, errs, s)
 	}
-	left, err := os.ReadDir(tmp)
+	t.Logf("stdout:\n%s", s)
+	demoCheckNoPAN(t, s+errs)
+	for _, re := range []string{
+		`(?m)^ 3\. Visa 12\.34 EUR: approved \(auth code \d{6}, response 00, STAN \d{6}\) — card 476173\*+0010`,
+		`(?m)^ 4\. Mastercard 23\.45 EUR: approved .* kernel C-2, ODA CDA ok`,
+		`(?m)^ 5\. UnionPay 8\.88 EUR: approved .* kernel C-7`,
+		`(?m)^ 6\. Issuer decline 51\.00 EUR: declined \(response 51`,
+		`(?m)^ 8\. Offline 15\.00 EUR: approved_offline`,
+		`(?m)^11\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
+		`(?m)^16\. GET /v1/totals`,
+		`net 98\.19 EUR \| acquirer journal: .*net 98\.19 EUR: agree`,
+		`(?m)^day done in \d+\.\d s: 16 steps through the local API; totals agree`,
+	} {
+		if !regexp.MustCompile(re).MatchString(s) {
+			t.Errorf("output lacks %s", re)
+		}
+	}
+}
+
+// signalWriter is a buffer that closes seen once it holds want.
+type signalWriter struct {
+	readersBuffer
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	n, err := w.readersBuffer.Write(p)
+	if strings.Contains(w.readersBuffer.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func TestDemoKeep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "kept")
+	out := &signalWriter{want: "Ctrl-C stops it", seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var errs string
+	go func() {
+		var errb bytes.Buffer
+		done <- runDemo(ctx, []string{"--keep", dir}, out, &errb)
+		errs = errb.String()
+	}()
+	select {
+	case <-out.seen:
+	case code := <-done:
+		t.Fatalf("demo --keep ended with %d before serving: %s", code, errs)
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo --keep did not get to the curl lines")
+	}
+	// The printed token file and address work while the daemon is up.
+	s := out.String()
+	m := regexp.MustCompile(`TOKEN=\$\(cat (\S+)\)\n\s+curl -s -H "Authorization: Bearer \$TOKEN" (http://\S+)/v1/status`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no curl lines:\n%s", s)
+	}
+	tok, err := os.ReadFile(m[1])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left) != 0 {
-		t.Errorf("left behind in TMPDIR: %v", left)
+	c := &api.Client{BaseURL: m[2], Token: strings.TrimSpace(string(tok)), HTTP: &http.Client{Transport: apitest.Transport(t, nil)}}
+	p, err := c.Get(context.Background(), "demo-mastercard")
+	if err != nil || p.State != agent.StateApproved {
+		t.Fatalf("GET after the day: %+v %v", p, err)
 	}
-}
-
-// TestDemoCardDecline: a card that declines (expired: AAC) is a final
-// state without any online message.
-func TestDemoCardDecline(t *testing.T) {
-	keep := filepath.Join(t.TempDir(), "demo")
-	code, out, errs := demoRun(t, "--card", "expired-card", "--keep", keep)
-	if code != 0 {
-		t.Fatalf("exit %d, stderr: %s", code, errs)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
 	}
-	demoCheckNoPAN(t, "expired-card", out, errs)
-	if !regexp.MustCompile(`(?m)^payment demo-\S+ DECLINED 12\.34 EUR \(declined by the card`).MatchString(out) {
-		t.Errorf("no final DECLINED line:\n%s", out)
+	if _, err := os.Stat(filepath.Join(dir, "journal.jsonl")); err != nil {
+		t.Fatalf("--keep dir: %v", err)
 	}
-	if tot := demoJournalTotals(t, keep); tot.Records != 0 {
-		t.Errorf("journal holds %d records, want 0", tot.Records)
-	}
-}
-
-func TestDemoBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"--amount", "abc"}, {"--amount", "0"}, {"--amount", "1.234"}, {"--card", "nope"},
-		{"--currency", "1000"}, {"extra"},
-	} {
-		if code, _, _ := demoRun(t, args...); code != 2 {
-			t.Errorf("%v: exit %d, want 2", args, code)
-		}
+	// A kept directory is not reused.
+	var errb bytes.Buffer
+	if code := runDemo(context.Background(), []string{"--keep", dir}, &bytes.Buffer{}, &errb); code != 2 || !strings.Contains(errb.String(), "not empty") {
+		t.Fatalf("reused --keep: %d %s", code, errb.String())
 	}
 }

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"posagent/agent"
 	"posagent/agent/config"
 	"posagent/reader/serial/device"
 	"posagent/reader/serial/device/devicetest"
 	"posagent/reader/serial/frame"
+	"posagent/uplink/acqsim"
 )
 
 // dongleSim runs a software dongle (the donglesim profile) hosting a preset
@@ -117,7 +120,7 @@ func TestReadersDongle(t *testing.T) {
 // and takes a card through one, as serve does.
 func TestSerialInputsFromConfig(t *testing.T) {
 	link, _ := dongleSim(t, "visa", device.Options{})
-	cfg, err := config.Parse("test.toml", "[readers]\npcsc = []\n[[readers.serial]]\npath = \""+link+"\"\nprofile = \"donglesim\"")
+	cfg, err := config.Parse("test.toml", "[readers]\npcsc = false\n[[readers.serial]]\npath = \""+link+"\"\nprofile = \"donglesim\"")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +144,29 @@ func TestSerialInputsFromConfig(t *testing.T) {
 	sess.Close()
 	if _, _, err := serialInputs([]config.Dongle{{Path: "/dev/x", Profile: "nope"}}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Fatal("unknown profile accepted")
+	}
+}
+
+// TestServeDongle runs the real daemon (engine, bbolt, uplink over mutual
+// TLS to acqsim) with a dongle from [[readers.serial]] on a real pty, and
+// pays through the local API over TCP: approved online, the acquirer's
+// journal has it, and the dongle showed the outcome.
+func TestServeDongle(t *testing.T) {
+	link, dev := dongleSim(t, "unionpay", device.Options{})
+	e := newServeEnvReaders(t, "", fmt.Sprintf("[readers]\npcsc = false\n[[readers.serial]]\npath = %q\nprofile = \"donglesim\"", link))
+	_, c := e.start()
+	st, err := c.Status(context.Background())
+	if err != nil || len(st.Readers) != 1 || st.Readers[0].Name != "serial:"+link {
+		t.Fatalf("status %+v %v", st, err)
+	}
+	p, err := c.Pay(context.Background(), pay("dongle-1", 2345))
+	if err != nil || p.State != agent.StateApproved || p.Scheme != "unionpay" || p.Reader != "serial:"+link || p.MaskedPAN == "" {
+		t.Fatalf("payment through the dongle: %+v %v", p, err)
+	}
+	if n := e.totals().ByKind[acqsim.KindFinancial]; n == nil || n.Approved != 1 {
+		t.Fatalf("journal: %+v", e.totals().ByKind)
+	}
+	if u, _ := dev.LastUI(); u.LED != frame.LEDGreen || dev.Taps() != 1 {
+		t.Fatalf("dongle: last UI %+v, %d taps", u, dev.Taps())
 	}
 }

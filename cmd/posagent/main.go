@@ -27,7 +27,8 @@ func commands() []command {
 		{"readers", "list PC/SC readers, their profiles and cards (--watch streams events)", runReaders},
 		{"tap", "wait for a card on a reader and run a contactless payment", runTap},
 		{"queue", "inspect and manage the store-and-forward queue", runQueue},
-		{"demo", "a full payment on embedded defaults", runDemo},
+		{"serve", "run the daemon: engine and local API (--config /etc/posagent/posagent.toml)", runServe},
+		{"demo", "a payment day through the local API (acqsim, daemon, simulated cards); --keep leaves it up", runDemo},
 		{"qr", "parse, show, decode and scan payment QR codes", runQR},
 	}
 }

@@ -71,13 +71,17 @@ func Load() (*Spec, error) {
 }
 
 // Missing lists the operations ("GET /v1/status") no checked request has
-// exercised yet.
-func (s *Spec) Missing() []string {
+// exercised yet. Operations a mount outside agent/api serves (marked
+// x-mounted-by) count only when mounted is true.
+func (s *Spec) Missing(mounted bool) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var missing []string
 	for path, item := range s.doc.Paths.Map() {
-		for method := range item.Operations() {
+		for method, op := range item.Operations() {
+			if _, ok := op.Extensions["x-mounted-by"]; ok && !mounted {
+				continue
+			}
 			found := false
 			for k := range s.seen {
 				if strings.HasPrefix(k, method+" "+path+" ") {

@@ -1,0 +1,353 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"posagent/agent"
+	"posagent/agent/api"
+	"posagent/agent/config"
+	inputpcsc "posagent/agent/input/pcsc"
+	"posagent/agent/input/sim"
+	"posagent/emv"
+	"posagent/money"
+	"posagent/offline"
+	"posagent/reader/pcsc"
+	"posagent/uplink"
+)
+
+// serveGrace bounds the shutdown: the payment in flight is finished or
+// aborted within it, then the HTTP servers close.
+const serveGrace = 30 * time.Second
+
+// runServe is the daemon: config, keys, engine, local API. Wiring only:
+// the engine (agent) decides, the API (agent/api) serves.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("posagent serve", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	cfgPath := flags.String("config", config.DefaultPath, "config file (TOML); a missing default file means embedded defaults")
+	printDefaults := flags.Bool("print-defaults", false, "print the embedded default config and exit")
+	check := flags.Bool("check", false, "validate the config and exit")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: posagent serve [--config /etc/posagent/posagent.toml] [--check] [--print-defaults]")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "posagent serve: unexpected argument %q\n", flags.Arg(0))
+		return 2
+	}
+	if *printDefaults {
+		io.WriteString(stdout, config.Defaults())
+		return 0
+	}
+	path := *cfgPath
+	if path == config.DefaultPath {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			path = ""
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "posagent serve: config:\n%v\n", err)
+		return 1
+	}
+	if *check {
+		fmt.Fprintf(stdout, "config %s: ok\n", orDefaults(cfg.File))
+		return 0
+	}
+	d, err := startDaemon(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "posagent serve: %v\n", err)
+		return 1
+	}
+	d.log.Info("ready", "api", d.addrs(), "data", cfg.DataDir, "config", orDefaults(cfg.File))
+	<-ctx.Done()
+	d.log.Info("stopping", "reason", "signal")
+	if err := d.stop(); err != nil {
+		d.log.Error("stop", "err", err)
+		return 1
+	}
+	d.log.Info("stopped")
+	return 0
+}
+
+func orDefaults(file string) string {
+	if file == "" {
+		return "(embedded defaults)"
+	}
+	return file
+}
+
+// daemon is a running engine and API.
+type daemon struct {
+	log       *slog.Logger
+	eng       *agent.Engine
+	srv       *api.Server
+	listeners []net.Listener
+	sim       *sim.Reader
+	closers   []func()
+	token     string
+	closing   atomic.Bool
+	stopServe context.CancelFunc
+	served    chan error
+	stopOnce  sync.Once
+	stopErr   error
+}
+
+func (d *daemon) addrs() []string {
+	var out []string
+	for _, l := range d.listeners {
+		out = append(out, l.Addr().Network()+":"+l.Addr().String())
+	}
+	return out
+}
+
+// daemonHooks let the demo and tests look inside a daemon they start.
+type daemonHooks struct {
+	// wrapObserver wraps the metrics Observer the engine gets.
+	wrapObserver func(agent.Observer) agent.Observer
+}
+
+// startDaemon opens the engine on cfg and serves the API; stop undoes it.
+func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*daemon, error) {
+	log := newLogger(cfg.Log, logOut)
+	if err := cfg.PrepareDirs(); err != nil {
+		return nil, err
+	}
+	keys := cfg.Keys()
+	token, err := api.LoadOrCreateToken(keys.APIToken)
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{log: log, token: token, served: make(chan error, 1)}
+	ecfg, err := d.engineConfig(cfg, keys)
+	if err != nil {
+		d.closeInputs()
+		return nil, err
+	}
+	simReader := d.sim
+	metrics := api.NewMetrics(api.StatusFunc(func() api.Status { return d.eng.Status() }))
+	ecfg.Observer = metrics
+	for _, h := range hooks {
+		if h.wrapObserver != nil {
+			ecfg.Observer = h.wrapObserver(ecfg.Observer)
+		}
+	}
+	eng, err := agent.Open(ecfg)
+	if err != nil {
+		d.closeInputs()
+		if errors.Is(err, offline.ErrLocked) {
+			return nil, fmt.Errorf("data directory %s is in use by another posagent (%w)", cfg.DataDir, err)
+		}
+		return nil, fmt.Errorf("opening the engine: %w", err)
+	}
+	d.eng = eng
+	var mounts []api.Mount
+	if simReader != nil {
+		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: presentHandler(simReader)})
+	}
+	srv, err := api.New(eng, api.Options{
+		Token: token, PaymentTimeout: cfg.API.PaymentTimeout, Metrics: metrics, Mounts: mounts,
+		Logger: log.With("part", "api"),
+		Ready: func() error {
+			if d.closing.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
+	}
+	d.srv = srv
+	ls, err := api.Listen(cfg.API)
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
+	}
+	d.listeners = ls
+	sctx, cancel := context.WithCancel(context.Background())
+	d.stopServe = cancel
+	go func() { d.served <- srv.Serve(sctx, 5*time.Second, ls...) }()
+	return d, nil
+}
+
+// stop finishes or aborts the payment in flight (the engine answers the
+// waiting request with its final state), then closes the API. Later calls
+// return the first call's result.
+func (d *daemon) stop() error {
+	d.stopOnce.Do(func() {
+		d.closing.Store(true)
+		ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
+		defer cancel()
+		err := d.eng.Close(ctx)
+		d.closeInputs()
+		d.stopServe()
+		if serr := <-d.served; serr != nil && err == nil {
+			err = serr
+		}
+		d.stopErr = err
+	})
+	return d.stopErr
+}
+
+// closeInputs releases what the inputs hold (the PC/SC context), after the
+// engine no longer uses them.
+func (d *daemon) closeInputs() {
+	for _, c := range d.closers {
+		c()
+	}
+	d.closers = nil
+}
+
+// engineConfig maps the daemon config onto the engine's; the inputs it
+// opens are d.sim and what d.closers release.
+func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.Config, error) {
+	log := d.log
+	term := emv.DefaultConfig()
+	cur, err := money.Parse(cfg.Terminal.Currency)
+	if err != nil {
+		return agent.Config{}, err
+	}
+	term.TerminalID, term.MerchantID, term.MerchantName = cfg.Terminal.TerminalID, cfg.Terminal.MerchantID, cfg.Terminal.MerchantName
+	term.MCC, term.CountryCode = uint16(cfg.Terminal.MCC), uint16(cfg.Terminal.Country)
+	term.CurrencyCode = cur.NumericCode()
+	term.TestKeys = cfg.Terminal.TestKeys // the one switch for test CA keys
+	limits := map[string]offline.Limit{}
+	for alpha, l := range cfg.Offline.Limits {
+		key := "*"
+		if alpha != "*" {
+			c, err := money.Parse(alpha)
+			if err != nil {
+				return agent.Config{}, err
+			}
+			key = fmt.Sprintf("%03d", c.NumericCode())
+		}
+		limits[key] = offline.Limit{PerTransaction: l.PerTransaction, TotalAmount: l.TotalAmount, Count: l.Count,
+			MaxAge: l.MaxAge, CardCount: l.CardCount, CardAmount: l.CardAmount}
+	}
+	ecfg := agent.Config{
+		DataFile: cfg.DBPath(),
+		STANFile: filepath.Join(cfg.DataDir, "stan"),
+		Store: offline.Options{KeyFile: keys.QueueKey, SecretFile: keys.DeviceSecret, Limits: limits,
+			OpenTimeout: -1, Logger: log.With("part", "offline")},
+		Terminal:      &term,
+		Offline:       agent.OfflinePolicy(cfg.Offline.Policy),
+		FloorLimit:    cfg.Offline.FloorLimit,
+		PreAuthExpiry: cfg.Offline.PreauthVoidAfter,
+		Logger:        log.With("part", "engine"),
+	}
+	a := cfg.Acquirer
+	tlsCfg, err := uplink.TLSFiles{CAFile: a.CA, CertFile: a.ClientCert, KeyFile: a.ClientKey, ServerName: a.ServerName, Pins: a.Pins}.Load()
+	if err != nil {
+		return agent.Config{}, fmt.Errorf("acquirer TLS: %w", err)
+	}
+	ecfg.Acquirer = &uplink.Config{Addr: a.Address, TLS: tlsCfg, AcquirerID: a.AcquirerID,
+		ResponseTimeout: a.ResponseTimeout, DialTimeout: a.ConnectTimeout, Logger: log.With("part", "uplink")}
+	if s := cfg.Readers.Simulated; s.Enabled {
+		opts := sim.Options{Default: s.Card}
+		for _, r := range s.ByAmount {
+			opts.Rules = append(opts.Rules, sim.Rule{Min: r.Min, Max: r.Max, Preset: r.Card})
+		}
+		if d.sim, err = sim.New(opts); err != nil {
+			return agent.Config{}, err
+		}
+		ecfg.Readers = append(ecfg.Readers, d.sim)
+	}
+	if cfg.Readers.PCSC {
+		match, err := cfg.Readers.PCSCPattern()
+		if err != nil {
+			return agent.Config{}, err
+		}
+		pc, err := pcsc.Open(pcsc.Options{Logger: log.With("part", "pcsc")})
+		if err != nil {
+			return agent.Config{}, fmt.Errorf("PC/SC readers (readers.pcsc = true): %w; start pcscd or set readers.pcsc = false", err)
+		}
+		in, err := inputpcsc.New(pc, inputpcsc.Options{Match: match, Logger: log.With("part", "pcsc")})
+		if err != nil {
+			pc.Close()
+			return agent.Config{}, err
+		}
+		ecfg.Readers = append(ecfg.Readers, in)
+		d.closers = append(d.closers, func() { pc.Close() })
+	}
+	dongles, closeDongles, err := serialInputs(cfg.Readers.Serial, log.With("part", "serial"))
+	if err != nil {
+		return agent.Config{}, err
+	}
+	ecfg.Readers = append(ecfg.Readers, dongles...)
+	d.closers = append(d.closers, closeDongles)
+	return ecfg, nil
+}
+
+// presentHandler lets an integrator choose the simulated card of the next
+// payment: POST /v1/simulator/present {"card":"mastercard"}.
+func presentHandler(r *sim.Reader) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var b struct {
+			Card string `json:"card"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Message: `want {"card": PRESET}`})
+			return
+		}
+		if err := r.Present(b.Card); err != nil {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: "card", Message: err.Error()})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"presented": b.Card})
+	})
+}
+
+// newLogger is the daemon's slog logger: JSON (or text) with every string
+// and error passed through offline.MaskDigits, so that no PAN-like digit
+// run reaches the log even from a peer's error text.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: maskAttr}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func maskAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(offline.MaskDigits(a.Value.String()))
+	case slog.KindAny:
+		switch v := a.Value.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(offline.MaskDigits(v.Error()))
+		case fmt.Stringer:
+			a.Value = slog.StringValue(offline.MaskDigits(v.String()))
+		}
+	}
+	return a
+}

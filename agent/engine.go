@@ -386,7 +386,10 @@ func (e *Engine) prompt(id, prompt, msg string) {
 
 // validID: an idempotency key the uplink can carry (field 59) and the
 // queue can derive its entry names from.
-func validID(id string) error {
+// ValidID reports whether id can name a payment: 1 to 64 letters, digits
+// and - _ . : (queue entry names are built from it). The error is an
+// *InvalidError for the field "id".
+func ValidID(id string) error {
 	if id == "" || len(id) > 64 {
 		return &InvalidError{Field: "id", Reason: "must be 1 to 64 characters"}
 	}

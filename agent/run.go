@@ -18,7 +18,7 @@ import (
 // background. It returns the payment as created. A second card payment
 // while one waits or reads on the same input is a *BusyError.
 func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error) {
-	if err := validID(req.ID); err != nil {
+	if err := ValidID(req.ID); err != nil {
 		return Payment{}, err
 	}
 	if err := validAmount(req.Amount); err != nil {

@@ -21,3 +21,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 go mod download
+
+# Adyen's official Node.js library, for the nexo tests (agent/nexo): from the
+# committed lockfile, only when missing or different.
+nexo_client=agent/nexo/testdata/adyen-client
+if command -v npm >/dev/null 2>&1; then
+  if ! (cd "$nexo_client" && npm ls --silent >/dev/null 2>&1); then
+    echo "deps: npm ci in $nexo_client"
+    (cd "$nexo_client" && npm ci --no-audit --no-fund --silent)
+  fi
+else
+  echo "deps: npm not found: the nexo tests against Adyen's library skip (and fail under CI=true)" >&2
+fi

@@ -23,6 +23,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"posagent/agent/nexo"
 	"posagent/emv/cardsim"
 	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/money"
@@ -41,14 +42,15 @@ func Defaults() string { return defaultsTOML }
 
 // Config is the daemon's configuration. Durations are TOML strings ("5s").
 type Config struct {
-	DataDir  string   `toml:"data_dir"`
-	KeyDir   string   `toml:"key_dir"`
-	Log      Log      `toml:"log"`
-	Terminal Terminal `toml:"terminal"`
-	Acquirer Acquirer `toml:"acquirer"`
-	Offline  Offline  `toml:"offline"`
-	Readers  Readers  `toml:"readers"`
-	API      API      `toml:"api"`
+	DataDir  string      `toml:"data_dir"`
+	KeyDir   string      `toml:"key_dir"`
+	Log      Log         `toml:"log"`
+	Terminal Terminal    `toml:"terminal"`
+	Acquirer Acquirer    `toml:"acquirer"`
+	Offline  Offline     `toml:"offline"`
+	Readers  Readers     `toml:"readers"`
+	API      API         `toml:"api"`
+	Nexo     nexo.Config `toml:"nexo"` // the nexo Sale-to-POI endpoint (docs/nexo.md)
 
 	// File is the file the config was read from ("" = defaults only).
 	File string `toml:"-"`
@@ -134,8 +136,11 @@ type Dongle struct {
 // (POST /v1/simulator/present), else the first by_amount range that
 // matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
-	Enabled  bool          `toml:"enabled"`
-	Card     string        `toml:"card"`
+	Enabled bool   `toml:"enabled"`
+	Card    string `toml:"card"`
+	// QR adds a simulated QR scanner ("qr-simulated"): the code a payment
+	// reads is the one shown with POST /v1/simulator/scan.
+	QR       bool          `toml:"qr"`
 	ByAmount []AmountRange `toml:"by_amount"`
 }
 
@@ -370,6 +375,17 @@ func (c *Config) Validate() error {
 	}
 	if api.PaymentTimeout <= 0 {
 		bad("api.payment_timeout", "must be more than zero, got %v", api.PaymentTimeout)
+	}
+	// nexo.
+	if nx := c.Nexo; nx.Enabled {
+		if _, _, err := net.SplitHostPort(nx.Listen); nx.Listen != "" && err != nil {
+			bad("nexo.listen", "must be host:port: %v", err)
+		}
+		if _, err := nx.Keyring(); err != nil {
+			bad("nexo.keys", "%v", err)
+		} else if len(nx.Keys) == 0 && !nx.AllowPlain {
+			bad("nexo.keys", "no key and allow_plain off: every message would be refused")
+		}
 	}
 	if len(errs) == 0 {
 		return nil

@@ -81,6 +81,7 @@ func TestDemoDayJSON(t *testing.T) {
 	}{
 		{"Visa", agent.StateApproved, "visa"}, {"Mastercard", agent.StateApproved, "mastercard"},
 		{"UnionPay", agent.StateApproved, "unionpay"}, {"Issuer decline", agent.StateDeclined, "visa"},
+		{"QR", agent.StateApproved, "wechat-pay"},
 		{"Offline", agent.StateApprovedOffline, "visa"}, {"Offline", agent.StateApprovedOffline, "mastercard"},
 		{"refund", agent.StateRefunded, ""}, {"void", agent.StateVoided, "unionpay"},
 		{"Pre-authorisation", agent.StateApproved, "visa"}, {"capture", agent.StateCaptured, "visa"},
@@ -112,7 +113,7 @@ func TestDemoDayJSON(t *testing.T) {
 	if j := rep.Journal; j.ByKind[acqsim.KindAdvice] != 3 || j.Duplicates != 0 || j.ByKind[acqsim.KindReversal] != 1 {
 		t.Errorf("journal %+v", j)
 	}
-	if rep.Totals.Net["EUR"] != 1234+2345+1500+990+4250-500 {
+	if rep.Totals.Net["EUR"] != 1234+2345+660+1500+990+4250-500 {
 		t.Errorf("net %v", rep.Totals.Net)
 	}
 }
@@ -131,11 +132,12 @@ func TestDemoDayText(t *testing.T) {
 		`(?m)^ 4\. Mastercard 23\.45 EUR: approved .* kernel C-2, ODA CDA ok`,
 		`(?m)^ 5\. UnionPay 8\.88 EUR: approved .* kernel C-7`,
 		`(?m)^ 6\. Issuer decline 51\.00 EUR: declined \(response 51`,
-		`(?m)^ 8\. Offline 15\.00 EUR: approved_offline`,
-		`(?m)^11\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
-		`(?m)^16\. GET /v1/totals`,
-		`net 98\.19 EUR \| acquirer journal: .*net 98\.19 EUR: agree`,
-		`(?m)^day done in \d+\.\d s: 16 steps through the local API; totals agree`,
+		`(?m)^ 7\. QR 6\.60 EUR: approved .* wechat-pay code scanned \(consumer-presented`,
+		`(?m)^ 9\. Offline 15\.00 EUR: approved_offline`,
+		`(?m)^12\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
+		`(?m)^17\. GET /v1/totals`,
+		`net 104\.79 EUR \| acquirer journal: .*net 104\.79 EUR: agree`,
+		`(?m)^day done in \d+\.\d s: 17 steps through the local API; totals agree`,
 	} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("output lacks %s", re)

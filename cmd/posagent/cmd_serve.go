@@ -21,7 +21,9 @@ import (
 	"posagent/agent/api"
 	"posagent/agent/config"
 	inputpcsc "posagent/agent/input/pcsc"
+	"posagent/agent/input/qrscan"
 	"posagent/agent/input/sim"
+	"posagent/agent/nexo"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
@@ -104,11 +106,13 @@ type daemon struct {
 	srv       *api.Server
 	listeners []net.Listener
 	sim       *sim.Reader
+	scanner   *sim.Scanner
 	closers   []func()
 	token     string
 	closing   atomic.Bool
 	stopServe context.CancelFunc
 	served    chan error
+	nexo      *nexo.Server // nil unless [nexo] enabled
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -163,7 +167,10 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	d.eng = eng
 	var mounts []api.Mount
 	if simReader != nil {
-		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: presentHandler(simReader)})
+		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: simulatorHandler("card", simReader.Present)})
+	}
+	if d.scanner != nil {
+		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/scan", Handler: simulatorHandler("code", d.scanner.Show)})
 	}
 	srv, err := api.New(eng, api.Options{
 		Token: token, PaymentTimeout: cfg.API.PaymentTimeout, Metrics: metrics, Mounts: mounts,
@@ -191,6 +198,20 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	sctx, cancel := context.WithCancel(context.Background())
 	d.stopServe = cancel
 	go func() { d.served <- srv.Serve(sctx, 5*time.Second, ls...) }()
+	if cfg.Nexo.Enabled {
+		nx, err := nexo.Open(cfg.Nexo, cfg.KeyDir, eng, nil, log.With("part", "nexo"))
+		if err != nil {
+			d.stop()
+			return nil, fmt.Errorf("nexo endpoint: %w", err)
+		}
+		d.nexo = nx
+		log.Info("nexo endpoint listening", "addr", nx.Addr().String())
+		go func() {
+			if err := nx.Serve(); err != nil {
+				log.Error("nexo endpoint stopped", "err", err)
+			}
+		}()
+	}
 	return d, nil
 }
 
@@ -203,6 +224,9 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
 		defer cancel()
 		err := d.eng.Close(ctx)
+		if d.nexo != nil {
+			d.nexo.Shutdown(ctx) // after the engine: the payment in flight has answered
+		}
 		d.closeInputs()
 		d.stopServe()
 		if serr := <-d.served; serr != nil && err == nil {
@@ -275,6 +299,11 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 			return agent.Config{}, err
 		}
 		ecfg.Readers = append(ecfg.Readers, d.sim)
+		if s.QR {
+			d.scanner = sim.NewScanner("")
+			ecfg.Scanners = append(ecfg.Scanners, d.scanner)
+			ecfg.ClassifyQR = qrscan.Classify
+		}
 	}
 	if cfg.Readers.PCSC {
 		match, err := cfg.Readers.PCSCPattern()
@@ -302,25 +331,24 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 	return ecfg, nil
 }
 
-// presentHandler lets an integrator choose the simulated card of the next
-// payment: POST /v1/simulator/present {"card":"mastercard"}.
-func presentHandler(r *sim.Reader) http.Handler {
+// simulatorHandler feeds a simulated input for integrators:
+// POST /v1/simulator/present {"card":"mastercard"} (the next payment's
+// card) and POST /v1/simulator/scan {"code":"1345..."} (the code held to
+// the simulated scanner). It answers {"presented": value}.
+func simulatorHandler(field string, feed func(string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var b struct {
-			Card string `json:"card"`
-		}
+		var b map[string]string
 		dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 4096))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Message: `want {"card": PRESET}`})
+		if err := dec.Decode(&b); err != nil || len(b) != 1 || b[field] == "" {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: field, Message: fmt.Sprintf("want {%q: VALUE}", field)})
 			return
 		}
-		if err := r.Present(b.Card); err != nil {
-			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: "card", Message: err.Error()})
+		if err := feed(b[field]); err != nil {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: field, Message: err.Error()})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"presented": b.Card})
+		json.NewEncoder(w).Encode(map[string]string{"presented": b[field]})
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"posagent/agent/nexo"
 	"posagent/emv/cardsim"
+	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/money"
 	"posagent/uplink"
 )
@@ -111,6 +112,7 @@ type Readers struct {
 	// PCSCMatch "" every reader whose firmware profile is contactless.
 	PCSC      bool      `toml:"pcsc"`
 	PCSCMatch string    `toml:"pcsc_match"`
+	Serial    []Dongle  `toml:"serial"` // mPOS dongles by device path
 	Simulated Simulated `toml:"simulated"`
 }
 
@@ -120,6 +122,13 @@ func (r Readers) PCSCPattern() (*regexp.Regexp, error) {
 		return nil, nil
 	}
 	return regexp.Compile("(?i)" + r.PCSCMatch)
+}
+
+// Dongle is an mPOS card dongle on a serial device path: Bluetooth RFCOMM
+// (/dev/rfcomm0) or USB (/dev/ttyACM0). Paths are never enumerated.
+type Dongle struct {
+	Path    string `toml:"path"`    // absolute device path
+	Profile string `toml:"profile"` // dongle profile id (firmware-profiles/dongles); "" = the fallback
 }
 
 // Simulated is the built-in simulated reader (emv/cardsim presets). The
@@ -313,6 +322,20 @@ func (c *Config) Validate() error {
 	if _, err := c.Readers.PCSCPattern(); err != nil {
 		bad("readers.pcsc_match", "not a regular expression: %v", err)
 	}
+	for i, d := range c.Readers.Serial {
+		field := fmt.Sprintf("readers.serial[%d]", i)
+		if !filepath.IsAbs(d.Path) {
+			bad(field+".path", "must be an absolute device path, got %q", d.Path)
+		}
+		if d.Profile != "" {
+			set, err := firmwareprofiles.EmbeddedDongles()
+			if err == nil {
+				if _, ok := set.Lookup(d.Profile); !ok {
+					bad(field+".profile", "no dongle profile %q", d.Profile)
+				}
+			}
+		}
+	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
 		if s.Card != "" && !slices.Contains(cardsim.Presets(), s.Card) {
@@ -328,8 +351,8 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if !s.Enabled && !c.Readers.PCSC {
-		bad("readers", "no input: set readers.pcsc = true or enable readers.simulated")
+	if !s.Enabled && !c.Readers.PCSC && len(c.Readers.Serial) == 0 {
+		bad("readers", "no input: set readers.pcsc = true, name dongles in readers.serial or enable readers.simulated")
 	}
 	// API.
 	api := c.API

@@ -100,6 +100,8 @@ func TestErrors(t *testing.T) {
 		{"range", "[readers.simulated]\nenabled = true\n[[readers.simulated.by_amount]]\nmin = 5\nmax = 2\ncard = \"visa\"", "readers.simulated.by_amount[0]", "not a range"},
 		{"pattern", "[readers]\npcsc_match = \"(acr\"", "readers.pcsc_match", "regular expression"},
 		{"no reader", "[readers]\npcsc = false", "readers", "no input"},
+		{"dongle path", "[[readers.serial]]\npath = \"rfcomm0\"", "readers.serial[0].path", "absolute"},
+		{"dongle profile", "[[readers.serial]]\npath = \"/dev/rfcomm0\"\nprofile = \"nope\"", "readers.serial[0].profile", "no dongle profile"},
 		{"log level", "[log]\nlevel = \"loud\"", "log.level", "debug, info"},
 	}
 	for _, tc := range cases {
@@ -221,5 +223,15 @@ func TestPackagingExample(t *testing.T) {
 	re, _ := c.Readers.PCSCPattern()
 	if c.Offline.FloorLimit != 2500 || c.Offline.Limits["EUR"].Count != 20 || !c.Readers.PCSC || re == nil || !re.MatchString("ACS ACR1252 Dual Reader PICC 00 00") {
 		t.Errorf("example not read as written: %+v", c.Offline)
+	}
+}
+
+func TestSerialDongles(t *testing.T) {
+	c, err := Parse("test.toml", "[readers]\npcsc = false\n[[readers.serial]]\npath = \"/dev/rfcomm0\"\n[[readers.serial]]\npath = \"/dev/ttyACM0\"\nprofile = \"ble-uart-bridge\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Readers.Serial) != 2 || c.Readers.Serial[0].Path != "/dev/rfcomm0" || c.Readers.Serial[1].Profile != "ble-uart-bridge" {
+		t.Fatalf("serial readers %+v", c.Readers.Serial)
 	}
 }

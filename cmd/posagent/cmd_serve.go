@@ -342,6 +342,12 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 		ecfg.Readers = append(ecfg.Readers, in)
 		d.closers = append(d.closers, func() { pc.Close() })
 	}
+	dongles, closeDongles, err := serialInputs(cfg.Readers.Serial, log.With("part", "serial"))
+	if err != nil {
+		return agent.Config{}, err
+	}
+	ecfg.Readers = append(ecfg.Readers, dongles...)
+	d.closers = append(d.closers, closeDongles)
 	return ecfg, nil
 }
 

@@ -157,6 +157,21 @@ func TestCrashRecovery(t *testing.T) {
 			if p.Receipt == nil {
 				t.Fatal("no receipt")
 			}
+			if c.state != agent.StateApproved && c.state != agent.StateApprovedOffline {
+				// Settled by the restarted engine: the event stream says so.
+				events, cancel := e.eng.Subscribe(0)
+				heard := false
+				for !heard {
+					select {
+					case ev := <-events:
+						heard = ev.Type == agent.EventState && ev.Payment == id && ev.State == c.state
+					case <-time.After(2 * time.Second):
+						cancel()
+						t.Fatalf("no %s event for %s after the restart", c.state, id)
+					}
+				}
+				cancel()
+			}
 			e.settle()
 			recs := e.records(id)
 			for kind, n := range c.journal {

@@ -212,11 +212,16 @@ func Open(cfg Config) (*Engine, error) {
 			store.Close()
 		}
 	}()
-	first, err := e.recover()
+	first, settled, err := e.recover()
 	if err != nil {
 		return nil, err
 	}
 	e.events = newEventLog(cfg.EventBuffer, first, e.reserveEvents, cfg.Now)
+	// Whoever follows the event stream (console, display, cashier) hears
+	// how the payments the previous process left open were settled.
+	for _, p := range settled {
+		e.announce(p)
+	}
 
 	ucfg := uplink.Config{}
 	if cfg.Acquirer != nil {
@@ -284,7 +289,7 @@ func (e *Engine) reserveEvents() (uint64, error) {
 // payments waiting for (or reading) a card are aborted (failed), online
 // ones are reversed and their held reversals released. It reserves the
 // event ids of this life and returns the first.
-func (e *Engine) recover() (uint64, error) {
+func (e *Engine) recover() (uint64, []Payment, error) {
 	var open []Payment
 	err := e.scanPayments(time.Time{}, func(p Payment) bool {
 		if !p.State.Final() {
@@ -293,7 +298,7 @@ func (e *Engine) recover() (uint64, error) {
 		return true
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var first uint64
 	err = e.store.Commit(context.Background(), "agent: recover", func(tx *offline.Tx) error {
@@ -301,7 +306,8 @@ func (e *Engine) recover() (uint64, error) {
 		if first, err = eventBlockTx(tx); err != nil {
 			return err
 		}
-		for _, p := range open {
+		for i := range open {
+			p := &open[i]
 			note := "the previous process stopped"
 			switch p.State {
 			case StateOnline:
@@ -309,20 +315,20 @@ func (e *Engine) recover() (uint64, error) {
 					return err
 				}
 				p.Reversed = true
-				e.finalize(&p, StateReversed, ReasonNoResponse, "no answer recorded before the previous process stopped: reversed")
+				e.finalize(p, StateReversed, ReasonNoResponse, "no answer recorded before the previous process stopped: reversed")
 			case StateReading:
-				e.finalize(&p, StateFailed, ReasonShutdown, note+" while the card was read")
+				e.finalize(p, StateFailed, ReasonShutdown, note+" while the card was read")
 			default:
-				e.finalize(&p, StateAborted, ReasonShutdown, note+" before a card was read")
+				e.finalize(p, StateAborted, ReasonShutdown, note+" before a card was read")
 			}
-			if err := putPayment(tx, &p); err != nil {
+			if err := putPayment(tx, p); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	for _, p := range open {
 		e.log.Warn("agent: payment left unfinished by the previous process settled", "payment", p.ID, "state", p.State)
@@ -330,7 +336,7 @@ func (e *Engine) recover() (uint64, error) {
 	if first == 0 {
 		first = 1
 	}
-	return first, nil
+	return first, open, nil
 }
 
 // now is the engine's clock.
@@ -403,7 +409,10 @@ func (e *Engine) prompt(id, prompt, msg string) {
 
 // validID: an idempotency key the uplink can carry (field 59) and the
 // queue can derive its entry names from.
-func validID(id string) error {
+// ValidID reports whether id can name a payment: 1 to 64 letters, digits
+// and - _ . : (queue entry names are built from it). The error is an
+// *InvalidError for the field "id".
+func ValidID(id string) error {
 	if id == "" || len(id) > 64 {
 		return &InvalidError{Field: "id", Reason: "must be 1 to 64 characters"}
 	}

@@ -197,7 +197,7 @@ func (e *Engine) expireOnce(ctx context.Context) {
 // Refund refunds part or all of an approved payment online, as a new
 // payment (idempotent by req.ID) of kind refund.
 func (e *Engine) Refund(ctx context.Context, req RefundRequest) (Payment, error) {
-	if err := validID(req.ID); err != nil {
+	if err := ValidID(req.ID); err != nil {
 		return Payment{}, err
 	}
 	if err := validAmount(req.Amount); err != nil {

@@ -18,7 +18,7 @@ import (
 // background. It returns the payment as created. A second card payment
 // while one waits or reads on the same input is a *BusyError.
 func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error) {
-	if err := validID(req.ID); err != nil {
+	if err := ValidID(req.ID); err != nil {
 		return Payment{}, err
 	}
 	if err := validAmount(req.Amount); err != nil {
@@ -242,12 +242,16 @@ func (e *Engine) drive(r *run, p *Payment) error {
 				case again == PromptTryAnotherInterface:
 					reason = ReasonTryAnotherInterface
 				case res == nil:
-					msg = "card removed during the transaction: no outcome"
+					msg = p.Message
 				}
 				e.finalize(p, StateDeclined, reason, msg)
 				return e.commitState(p, nil)
 			}
-			e.prompt(p.ID, again, "")
+			msg := ""
+			if res == nil {
+				msg = p.Message
+			}
+			e.prompt(p.ID, again, msg)
 			continue
 		}
 		e.freeInputs(r)
@@ -370,7 +374,9 @@ func (e *Engine) readCard(r *run, p *Payment, in input) (*emv.Result, string, er
 			return nil, "", e.stopped(r, p)
 		}
 		// The card left the field (or the reader failed) mid-transaction:
-		// no outcome to act on.
+		// no outcome to act on. The reader's error says which (masked: it
+		// comes from outside).
+		p.Message = "card removed or reader lost during the transaction, no outcome: " + offline.MaskDigits(err.Error())
 		return nil, PromptPresentCardAgain, nil
 	}
 	if e.obs != nil {

@@ -130,8 +130,8 @@ func mustHex(s string) HexBytes {
 }
 
 // DefaultConfig is a euro-zone attended online-capable POS (terminal type
-// 22) with the common AID list and EU contactless limits (EUR 50 CVM limit,
-// see ../shared/EMV-NOTES.md), amounts in cents.
+// 22) with the common AID list and EU contactless limits (a EUR 50 CVM
+// limit per tap, PSD2 RTS article 11), amounts in cents.
 func DefaultConfig() Config {
 	tac := func(def, den, onl string) (HexBytes, HexBytes, HexBytes) {
 		return mustHex(def), mustHex(den), mustHex(onl)

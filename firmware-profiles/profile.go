@@ -10,13 +10,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 )
 
-//go:embed *.json
+//go:embed *.json dongles/*.json
 var embedded embed.FS
 
 // Signal is something the agent tells the cardholder through the reader.
@@ -142,17 +143,9 @@ func Parse(name string, data []byte) (*Profile, error) {
 	bad := func(field, format string, args ...any) error {
 		return &ProfileError{File: name, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
-	if len(data) > maxFile {
-		return nil, bad("", "file of %d bytes is larger than %d", len(data), maxFile)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var f file
-	if err := dec.Decode(&f); err != nil {
-		return nil, jsonError(name, data, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, bad("", "data after the profile object")
+	if err := decodeStrict(name, data, &f); err != nil {
+		return nil, err
 	}
 
 	p := &Profile{
@@ -218,6 +211,23 @@ func Parse(name string, data []byte) (*Profile, error) {
 		}
 	}
 	return p, nil
+}
+
+// decodeStrict decodes the one JSON object of a profile file into v,
+// refusing files over maxFile, unknown fields and data after the object.
+func decodeStrict(name string, data []byte, v any) error {
+	if len(data) > maxFile {
+		return &ProfileError{File: name, Reason: fmt.Sprintf("file of %d bytes is larger than %d", len(data), maxFile)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(name, data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &ProfileError{File: name, Reason: "data after the profile object"}
+	}
+	return nil
 }
 
 func compile(pats []string, field string, bad func(string, string, ...any) error) ([]*regexp.Regexp, error) {
@@ -369,14 +379,9 @@ func Embedded() (*Set, error) { return Load("") }
 // is not empty): a file with the name of an embedded one replaces it, others
 // are added. Any malformed file fails the whole load.
 func Load(dir string) (*Set, error) {
-	byID := map[string]*Profile{}
-	if err := loadFS(embedded, "", byID); err != nil {
+	byID, err := loadAll(dir, ".", Parse, func(p *Profile) string { return p.ID })
+	if err != nil {
 		return nil, err
-	}
-	if dir != "" {
-		if err := loadFS(os.DirFS(dir), dir, byID); err != nil {
-			return nil, err
-		}
 	}
 	s := &Set{}
 	for _, id := range sortedKeys(byID) {
@@ -395,8 +400,24 @@ func Load(dir string) (*Set, error) {
 	return s, nil
 }
 
-func loadFS(fsys fs.FS, prefix string, byID map[string]*Profile) error {
-	names, err := fs.Glob(fsys, "*.json")
+// loadAll parses the *.json files of sub (a folder path, "." for the top)
+// in the embedded set and then in dir (when not empty): a file of dir with
+// the ID of an embedded one replaces it. Any malformed file fails the load.
+func loadAll[P any](dir, sub string, parse func(string, []byte) (P, error), id func(P) string) (map[string]P, error) {
+	byID := map[string]P{}
+	if err := loadFS(embedded, sub, "", parse, id, byID); err != nil {
+		return nil, err
+	}
+	if dir != "" {
+		if err := loadFS(os.DirFS(dir), sub, dir, parse, id, byID); err != nil {
+			return nil, err
+		}
+	}
+	return byID, nil
+}
+
+func loadFS[P any](fsys fs.FS, sub, prefix string, parse func(string, []byte) (P, error), id func(P) string, byID map[string]P) error {
+	names, err := fs.Glob(fsys, path.Join(sub, "*.json"))
 	if err != nil {
 		return err
 	}
@@ -409,11 +430,11 @@ func loadFS(fsys fs.FS, prefix string, byID map[string]*Profile) error {
 		if prefix != "" {
 			shown = filepath.Join(prefix, n)
 		}
-		p, err := Parse(shown, data)
+		p, err := parse(shown, data)
 		if err != nil {
 			return err
 		}
-		byID[p.ID] = p
+		byID[id(p)] = p
 	}
 	return nil
 }

@@ -323,3 +323,9 @@ func FuzzParse(f *testing.F) {
 		_ = p.Matches("ACS ACR122U PICC Interface 00 00")
 	})
 }
+
+func TestOutcomeSignal(t *testing.T) {
+	if OutcomeSignal(true) != SignalSuccess || OutcomeSignal(false) != SignalFailure {
+		t.Fatal("OutcomeSignal")
+	}
+}

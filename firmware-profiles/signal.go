@@ -64,3 +64,12 @@ func (p *Profile) Signal(ctx context.Context, dev Device, s Signal) error {
 	}
 	return nil
 }
+
+// OutcomeSignal is the signal for the end of a card read: success when the
+// card was read to an outcome the payment goes on with, failure otherwise.
+func OutcomeSignal(ok bool) Signal {
+	if ok {
+		return SignalSuccess
+	}
+	return SignalFailure
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"posagent/offline"
 )
@@ -243,6 +244,12 @@ func (c *Client) Advice(ctx context.Context, t Transaction, authCode string) err
 	}
 	_, rec := c.buildRequest(MTIFinancialRequest, &t, stan)
 	rec.MTI, rec.Reason, rec.AuthCode = MTIAdvice, "", authCode
+	// Field 39 of the advice is the EMV authorisation response code the
+	// offline approval carries: Y1 (approved offline) or Y3 (unable to go
+	// online, approved offline).
+	if rc := strings.TrimSpace(authCode); rc == "Y1" || rc == "Y3" {
+		rec.Reason = rc
+	}
 	payload, err := rec.marshal()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)

@@ -23,7 +23,9 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"posagent/agent/nexo"
 	"posagent/emv/cardsim"
+	firmwareprofiles "posagent/firmware-profiles"
 	"posagent/money"
 	"posagent/uplink"
 )
@@ -40,15 +42,16 @@ func Defaults() string { return defaultsTOML }
 
 // Config is the daemon's configuration. Durations are TOML strings ("5s").
 type Config struct {
-	DataDir  string   `toml:"data_dir"`
-	KeyDir   string   `toml:"key_dir"`
-	Log      Log      `toml:"log"`
-	Terminal Terminal `toml:"terminal"`
-	Acquirer Acquirer `toml:"acquirer"`
-	Offline  Offline  `toml:"offline"`
-	Readers  Readers  `toml:"readers"`
-	QR       QR       `toml:"qr"`
-	API      API      `toml:"api"`
+	DataDir  string      `toml:"data_dir"`
+	KeyDir   string      `toml:"key_dir"`
+	Log      Log         `toml:"log"`
+	Terminal Terminal    `toml:"terminal"`
+	Acquirer Acquirer    `toml:"acquirer"`
+	Offline  Offline     `toml:"offline"`
+	Readers  Readers     `toml:"readers"`
+	QR       QR          `toml:"qr"`
+	API      API         `toml:"api"`
+	Nexo     nexo.Config `toml:"nexo"` // the nexo Sale-to-POI endpoint (docs/nexo.md)
 
 	// File is the file the config was read from ("" = defaults only).
 	File string `toml:"-"`
@@ -110,6 +113,7 @@ type Readers struct {
 	// PCSCMatch "" every reader whose firmware profile is contactless.
 	PCSC      bool      `toml:"pcsc"`
 	PCSCMatch string    `toml:"pcsc_match"`
+	Serial    []Dongle  `toml:"serial"` // mPOS dongles by device path
 	Simulated Simulated `toml:"simulated"`
 	// Scanners read consumer-presented QR codes ([[readers.scanner]]).
 	Scanners []Scanner `toml:"scanner"`
@@ -153,13 +157,23 @@ func (r Readers) PCSCPattern() (*regexp.Regexp, error) {
 	return regexp.Compile("(?i)" + r.PCSCMatch)
 }
 
+// Dongle is an mPOS card dongle on a serial device path: Bluetooth RFCOMM
+// (/dev/rfcomm0) or USB (/dev/ttyACM0). Paths are never enumerated.
+type Dongle struct {
+	Path    string `toml:"path"`    // absolute device path
+	Profile string `toml:"profile"` // dongle profile id (firmware-profiles/dongles); "" = the fallback
+}
+
 // Simulated is the built-in simulated reader (emv/cardsim presets). The
 // card of a payment is the one presented through the API
 // (POST /v1/simulator/present), else the first by_amount range that
 // matches, else Card; with Card "" the reader waits like one nobody taps.
 type Simulated struct {
-	Enabled  bool          `toml:"enabled"`
-	Card     string        `toml:"card"`
+	Enabled bool   `toml:"enabled"`
+	Card    string `toml:"card"`
+	// QR adds a simulated QR scanner ("qr-simulated"): the code a payment
+	// reads is the one shown with POST /v1/simulator/scan.
+	QR       bool          `toml:"qr"`
 	ByAmount []AmountRange `toml:"by_amount"`
 }
 
@@ -341,6 +355,20 @@ func (c *Config) Validate() error {
 	if _, err := c.Readers.PCSCPattern(); err != nil {
 		bad("readers.pcsc_match", "not a regular expression: %v", err)
 	}
+	for i, d := range c.Readers.Serial {
+		field := fmt.Sprintf("readers.serial[%d]", i)
+		if !filepath.IsAbs(d.Path) {
+			bad(field+".path", "must be an absolute device path, got %q", d.Path)
+		}
+		if d.Profile != "" {
+			set, err := firmwareprofiles.EmbeddedDongles()
+			if err == nil {
+				if _, ok := set.Lookup(d.Profile); !ok {
+					bad(field+".profile", "no dongle profile %q", d.Profile)
+				}
+			}
+		}
+	}
 	s := c.Readers.Simulated
 	if s.Enabled || len(s.ByAmount) > 0 {
 		if s.Card != "" && !slices.Contains(cardsim.Presets(), s.Card) {
@@ -389,8 +417,8 @@ func (c *Config) Validate() error {
 			bad(field, "baud and window must not be negative")
 		}
 	}
-	if !s.Enabled && !c.Readers.PCSC && len(c.Readers.Scanners) == 0 && !c.QR.Merchant {
-		bad("readers", "no input: set readers.pcsc = true, enable readers.simulated, add a [[readers.scanner]] or qr.merchant")
+	if !s.Enabled && !c.Readers.PCSC && len(c.Readers.Serial) == 0 && len(c.Readers.Scanners) == 0 && !c.QR.Merchant {
+		bad("readers", "no input: set readers.pcsc = true, name dongles in readers.serial, enable readers.simulated, add a [[readers.scanner]] or qr.merchant")
 	}
 	// QR.
 	if q := c.QR; q.Merchant {
@@ -428,6 +456,17 @@ func (c *Config) Validate() error {
 	}
 	if api.PaymentTimeout <= 0 {
 		bad("api.payment_timeout", "must be more than zero, got %v", api.PaymentTimeout)
+	}
+	// nexo.
+	if nx := c.Nexo; nx.Enabled {
+		if _, _, err := net.SplitHostPort(nx.Listen); nx.Listen != "" && err != nil {
+			bad("nexo.listen", "must be host:port: %v", err)
+		}
+		if _, err := nx.Keyring(); err != nil {
+			bad("nexo.keys", "%v", err)
+		} else if len(nx.Keys) == 0 && !nx.AllowPlain {
+			bad("nexo.keys", "no key and allow_plain off: every message would be refused")
+		}
 	}
 	if len(errs) == 0 {
 		return nil

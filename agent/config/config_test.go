@@ -100,6 +100,8 @@ func TestErrors(t *testing.T) {
 		{"range", "[readers.simulated]\nenabled = true\n[[readers.simulated.by_amount]]\nmin = 5\nmax = 2\ncard = \"visa\"", "readers.simulated.by_amount[0]", "not a range"},
 		{"pattern", "[readers]\npcsc_match = \"(acr\"", "readers.pcsc_match", "regular expression"},
 		{"no reader", "[readers]\npcsc = false", "readers", "no input"},
+		{"dongle path", "[[readers.serial]]\npath = \"rfcomm0\"", "readers.serial[0].path", "absolute"},
+		{"dongle profile", "[[readers.serial]]\npath = \"/dev/rfcomm0\"\nprofile = \"nope\"", "readers.serial[0].profile", "no dongle profile"},
 		{"log level", "[log]\nlevel = \"loud\"", "log.level", "debug, info"},
 	}
 	for _, tc := range cases {
@@ -267,5 +269,15 @@ poll = "5m"
 		if !strings.Contains(err.Error(), f+": ") {
 			t.Errorf("no error for %s in:\n%v", f, err)
 		}
+	}
+}
+
+func TestSerialDongles(t *testing.T) {
+	c, err := Parse("test.toml", "[readers]\npcsc = false\n[[readers.serial]]\npath = \"/dev/rfcomm0\"\n[[readers.serial]]\npath = \"/dev/ttyACM0\"\nprofile = \"ble-uart-bridge\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Readers.Serial) != 2 || c.Readers.Serial[0].Path != "/dev/rfcomm0" || c.Readers.Serial[1].Profile != "ble-uart-bridge" {
+		t.Fatalf("serial readers %+v", c.Readers.Serial)
 	}
 }

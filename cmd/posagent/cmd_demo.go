@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,7 @@ const (
 	demoOffline1   = 1500
 	demoOffline2   = 990
 	demoRefund     = 500
+	demoQR         = 660
 	demoPreAuth    = 5000
 	demoCapture    = 4250
 	demoFloor      = 4000
@@ -287,6 +289,7 @@ pcsc = false
 [readers.simulated]
 enabled = true
 card = "visa"
+qr = true          # a simulated QR scanner too (POST /v1/simulator/scan)
 
 # The customer's phone is "held to the camera": a watched folder the demo
 # writes the rendered wallet code into.
@@ -338,8 +341,13 @@ func (p *demoPlayer) say(title string, pay *agent.Payment, card *emv.Report, for
 }
 
 // present chooses the simulated card of the next payment through the API.
-func (p *demoPlayer) present(card string) error {
-	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.c.BaseURL+"/v1/simulator/present", strings.NewReader(`{"card":"`+card+`"}`))
+func (p *demoPlayer) present(card string) error { return p.feed("present", "card", card) }
+
+// feed gives a simulated input its next card or code through the API
+// (POST /v1/simulator/present or /scan).
+func (p *demoPlayer) feed(route, field, value string) error {
+	body, _ := json.Marshal(map[string]string{field: value})
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.c.BaseURL+"/v1/simulator/"+route, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -351,7 +359,7 @@ func (p *demoPlayer) present(card string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("presenting %s: HTTP %d", card, resp.StatusCode)
+		return fmt.Errorf("simulator %s %s: HTTP %d", route, value, resp.StatusCode)
 	}
 	return nil
 }
@@ -371,6 +379,25 @@ func (p *demoPlayer) pay(title, card string, b api.PaymentBody, want agent.State
 	rep := p.taps.take()
 	p.say(title, &pay, rep, "%s %s: %s%s — card %s (%s), %s", title, eur(pay.Amount), pay.State, payFacts(pay), pay.MaskedPAN, pay.Label, tapFacts(rep))
 	return pay, nil
+}
+
+// payQR takes a payment on the simulated QR scanner: the customer's
+// WeChat Pay code, scanned by the till (consumer-presented), goes online.
+func (p *demoPlayer) payQR(b api.PaymentBody) error {
+	b.Reader = "qr-simulated"
+	pay, err := p.c.Start(p.ctx, b)
+	if err != nil {
+		return fmt.Errorf("QR: %w", err)
+	}
+	code := fmt.Sprintf("134567%012d", time.Now().UnixNano()%1e12)
+	if err := p.feed("scan", "code", code); err != nil {
+		return err
+	}
+	if pay, err = p.c.Wait(p.ctx, pay.ID); err != nil || pay.State != agent.StateApproved {
+		return fmt.Errorf("QR: payment %s is %s (%s) %v, want approved", pay.ID, pay.State, pay.Reason, err)
+	}
+	p.say("QR", &pay, nil, "QR %s: %s%s — %s code scanned (consumer-presented, entry mode %s)", eur(pay.Amount), pay.State, payFacts(pay), pay.Scheme, pay.EntryMode)
+	return nil
 }
 
 func payFacts(p agent.Payment) string {
@@ -449,6 +476,9 @@ func (p *demoPlayer) day() error {
 		return err
 	}
 	if _, err := p.pay("Issuer decline", "visa", body("decline", demoDecline), agent.StateDeclined); err != nil {
+		return err
+	}
+	if err := p.payQR(body("qr", demoQR)); err != nil {
 		return err
 	}
 

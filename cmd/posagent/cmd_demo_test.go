@@ -81,6 +81,7 @@ func TestDemoDayJSON(t *testing.T) {
 	}{
 		{"Visa", agent.StateApproved, "visa"}, {"Mastercard", agent.StateApproved, "mastercard"},
 		{"UnionPay", agent.StateApproved, "unionpay"}, {"Issuer decline", agent.StateDeclined, "visa"},
+		{"QR", agent.StateApproved, "wechat-pay"},
 		{"Offline", agent.StateApprovedOffline, "visa"}, {"Offline", agent.StateApprovedOffline, "mastercard"},
 		{"refund", agent.StateRefunded, ""}, {"void", agent.StateVoided, "unionpay"},
 		{"Pre-authorisation", agent.StateApproved, "visa"}, {"capture", agent.StateCaptured, "visa"},
@@ -113,8 +114,8 @@ func TestDemoDayJSON(t *testing.T) {
 	if j := rep.Journal; j.ByKind[acqsim.KindAdvice] != 3 || j.Duplicates != 0 || j.ByKind[acqsim.KindReversal] != 1 {
 		t.Errorf("journal %+v", j)
 	}
-	// The wallet paid the shop's code once; both QR payments went online.
-	if j := rep.Journal; j.ByKind[acqsim.KindWallet] != 1 || j.ByKind[acqsim.KindFinancial] != 6 {
+	// The wallet paid the shop's code once; the QR payments went online.
+	if j := rep.Journal; j.ByKind[acqsim.KindWallet] != 1 || j.ByKind[acqsim.KindFinancial] != 7 {
 		t.Errorf("journal %+v", j)
 	}
 	for _, s := range rep.Steps {
@@ -122,7 +123,7 @@ func TestDemoDayJSON(t *testing.T) {
 			t.Errorf("%s: %+v", s.Title, s.Payment)
 		}
 	}
-	if rep.Totals.Net["EUR"] != 1234+2345+1500+990+4250-500+1888+2750 {
+	if rep.Totals.Net["EUR"] != 1234+2345+660+1500+990+4250-500+1888+2750 {
 		t.Errorf("net %v", rep.Totals.Net)
 	}
 }
@@ -141,13 +142,14 @@ func TestDemoDayText(t *testing.T) {
 		`(?m)^ 4\. Mastercard 23\.45 EUR: approved .* kernel C-2, ODA CDA ok`,
 		`(?m)^ 5\. UnionPay 8\.88 EUR: approved .* kernel C-7`,
 		`(?m)^ 6\. Issuer decline 51\.00 EUR: declined \(response 51`,
-		`(?m)^ 8\. Offline 15\.00 EUR: approved_offline`,
-		`(?m)^11\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
-		`(?m)^16\. QR \(customer's phone\) 18\.88 EUR: approved .* alipay code read by scanner "camera" \(qr_consumer\)`,
-		`(?m)^17\. QR \(shop's code\) 27\.50 EUR: approved .* GET qr\.png decoded by the wallet`,
-		`(?m)^18\. GET /v1/totals`,
-		`net 144\.57 EUR \| acquirer journal: .*wallet 1.*net 144\.57 EUR: agree`,
-		`(?m)^day done in \d+\.\d s: 18 steps through the local API; totals agree`,
+		`(?m)^ 7\. QR 6\.60 EUR: approved .* wechat-pay code scanned \(consumer-presented`,
+		`(?m)^ 9\. Offline 15\.00 EUR: approved_offline`,
+		`(?m)^12\. acquirer back.*journal: 2 advice\(s\), 0 duplicate\(s\)`,
+		`(?m)^17\. QR \(customer's phone\) 18\.88 EUR: approved .* alipay code read by scanner "camera" \(qr_consumer\)`,
+		`(?m)^18\. QR \(shop's code\) 27\.50 EUR: approved .* GET qr\.png decoded by the wallet`,
+		`(?m)^19\. GET /v1/totals`,
+		`net 151\.17 EUR \| acquirer journal: .*wallet 1.*net 151\.17 EUR: agree`,
+		`(?m)^day done in \d+\.\d s: 19 steps through the local API; totals agree`,
 	} {
 		if !regexp.MustCompile(re).MatchString(s) {
 			t.Errorf("output lacks %s", re)

@@ -25,6 +25,14 @@ type readerView struct {
 	TestOnly    bool   `json:"test_only,omitempty"`
 	Present     bool   `json:"present"`
 	ATR         string `json:"atr,omitempty"`
+	// Dongles (serial:PATH) only.
+	Kind       string `json:"kind,omitempty"` // "serial"; empty for PC/SC
+	Firmware   string `json:"firmware,omitempty"`
+	Serial     string `json:"serial_number,omitempty"`
+	Battery    *int   `json:"battery_percent,omitempty"`
+	BatteryLow bool   `json:"battery_low,omitempty"`
+	Charging   bool   `json:"charging,omitempty"`
+	Error      string `json:"error,omitempty"`
 }
 
 // readerEvent is one line of `posagent readers --watch --json`.
@@ -55,8 +63,11 @@ func runReaders(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	watch := fs.Bool("watch", false, "stream reader and card events until interrupted")
 	asJSON := fs.Bool("json", false, "JSON output (one object per line with --watch)")
 	profDir := fs.String("profiles", "", "directory of reader profiles overriding the embedded ones")
+	var dongles pathList
+	fs.Var(&dongles, "dongle", "device path of a serial dongle to list with its device info and battery (repeatable; pseudo-terminals and RFCOMM are never enumerated)")
+	dongleProfile := fs.String("dongle-profile", "", "dongle profile ID for --dongle (default: the fallback dongle profile)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: posagent readers [--watch] [--json] [--profiles DIR]")
+		fmt.Fprintln(stderr, "usage: posagent readers [--watch] [--json] [--profiles DIR] [--dongle PATH ...]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -75,23 +86,32 @@ func runReaders(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(err)
 	}
 	pc, err := pcsc.Open(pcsc.Options{})
-	if err != nil {
+	if err != nil && (len(dongles) == 0 || *watch) {
 		return fail(err)
 	}
-	defer pc.Close()
-
-	if *watch {
-		return watchReaders(ctx, pc, profiles, *asJSON, stdout, stderr)
-	}
-	states, err := pc.Readers()
+	var views []readerView
 	if err != nil {
-		return fail(err)
+		fmt.Fprintf(stderr, "posagent readers: PC/SC: %v\n", err)
+	} else {
+		defer pc.Close()
+		if *watch {
+			return watchReaders(ctx, pc, profiles, *asJSON, stdout, stderr)
+		}
+		states, err := pc.Readers()
+		if err != nil {
+			return fail(err)
+		}
+		for _, s := range states {
+			p := profiles.Match(s.Reader)
+			views = append(views, readerView{Reader: s.Reader, Profile: p.ID, Model: p.Name,
+				Contactless: p.Contactless, TestOnly: p.TestOnly, Present: s.Present, ATR: atrHex(s.ATR)})
+		}
 	}
-	views := make([]readerView, 0, len(states))
-	for _, s := range states {
-		p := profiles.Match(s.Reader)
-		views = append(views, readerView{Reader: s.Reader, Profile: p.ID, Model: p.Name,
-			Contactless: p.Contactless, TestOnly: p.TestOnly, Present: s.Present, ATR: atrHex(s.ATR)})
+	for _, path := range dongles {
+		views = append(views, dongleView(ctx, path, *dongleProfile, *profDir))
+	}
+	if views == nil {
+		views = []readerView{}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -115,6 +135,9 @@ func runReaders(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		card := "empty"
 		if v.Present {
 			card = "present"
+		}
+		if v.Kind == "serial" {
+			card = dongleSummary(v)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Reader, prof, card, v.ATR)
 	}

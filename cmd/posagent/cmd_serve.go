@@ -23,7 +23,9 @@ import (
 	inputpcsc "posagent/agent/input/pcsc"
 	"posagent/agent/input/qrscan"
 	"posagent/agent/input/sim"
+	"posagent/agent/nexo"
 	"posagent/agent/qrdisplay"
+	"posagent/agent/web"
 	"posagent/emv"
 	"posagent/money"
 	"posagent/offline"
@@ -108,11 +110,13 @@ type daemon struct {
 	srv       *api.Server
 	listeners []net.Listener
 	sim       *sim.Reader
+	scanner   *sim.Scanner
 	closers   []func()
 	token     string
 	closing   atomic.Bool
 	stopServe context.CancelFunc
 	served    chan error
+	nexo      *nexo.Server // nil unless [nexo] enabled
 	stopOnce  sync.Once
 	stopErr   error
 }
@@ -166,13 +170,40 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	}
 	d.eng = eng
 	var mounts []api.Mount
-	if simReader != nil {
-		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: presentHandler(simReader)})
+	// The customer display and the integrator console (agent/web) check
+	// their own access: loopback or a paired display, the API token for
+	// the console's routes.
+	auth, err := api.NewAuth(token)
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
 	}
+	var qrPNG http.Handler // a merchant-presented payment's code (agent/qrdisplay)
+	wopts := web.Options{Engine: eng, Authorize: auth.Check, Merchant: cfg.Terminal.MerchantName,
+		DisplayKey: []byte(token), Logger: log.With("part", "web")}
 	if ecfg.QRMerchant != nil {
-		// The customer display fetches the code without the cashier's token.
-		mounts = append(mounts, api.Mount{Pattern: qrdisplay.Pattern, Public: true,
-			Handler: qrdisplay.Handler(eng, *ecfg.QRMerchant, cfg.Terminal.TerminalID)})
+		qrPNG = qrdisplay.Handler(eng, *ecfg.QRMerchant, cfg.Terminal.TerminalID)
+		wopts.QR = web.QRFromAPI(qrPNG, func() string { return token }) // the display shows what qr.png serves
+	}
+	pages, err := web.New(wopts)
+	if err != nil {
+		eng.Close(context.Background())
+		d.closeInputs()
+		return nil, err
+	}
+	for _, p := range web.Patterns {
+		mounts = append(mounts, api.Mount{Pattern: p, Handler: pages, Public: true})
+	}
+	if simReader != nil {
+		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/present", Handler: simulatorHandler("card", simReader.Present)})
+	}
+	if d.scanner != nil {
+		mounts = append(mounts, api.Mount{Pattern: "POST /v1/simulator/scan", Handler: simulatorHandler("code", d.scanner.Show)})
+	}
+	if qrPNG != nil {
+		// A customer display fetches the code without the cashier's token.
+		mounts = append(mounts, api.Mount{Pattern: qrdisplay.Pattern, Handler: qrPNG, Public: true})
 	}
 	srv, err := api.New(eng, api.Options{
 		Token: token, PaymentTimeout: cfg.API.PaymentTimeout, Metrics: metrics, Mounts: mounts,
@@ -200,6 +231,20 @@ func startDaemon(cfg *config.Config, logOut io.Writer, hooks ...daemonHooks) (*d
 	sctx, cancel := context.WithCancel(context.Background())
 	d.stopServe = cancel
 	go func() { d.served <- srv.Serve(sctx, 5*time.Second, ls...) }()
+	if cfg.Nexo.Enabled {
+		nx, err := nexo.Open(cfg.Nexo, cfg.KeyDir, eng, nil, log.With("part", "nexo"))
+		if err != nil {
+			d.stop()
+			return nil, fmt.Errorf("nexo endpoint: %w", err)
+		}
+		d.nexo = nx
+		log.Info("nexo endpoint listening", "addr", nx.Addr().String())
+		go func() {
+			if err := nx.Serve(); err != nil {
+				log.Error("nexo endpoint stopped", "err", err)
+			}
+		}()
+	}
 	return d, nil
 }
 
@@ -212,6 +257,9 @@ func (d *daemon) stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), serveGrace)
 		defer cancel()
 		err := d.eng.Close(ctx)
+		if d.nexo != nil {
+			d.nexo.Shutdown(ctx) // after the engine: the payment in flight has answered
+		}
 		d.closeInputs()
 		d.stopServe()
 		if serr := <-d.served; serr != nil && err == nil {
@@ -284,6 +332,11 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 			return agent.Config{}, err
 		}
 		ecfg.Readers = append(ecfg.Readers, d.sim)
+		if s.QR {
+			d.scanner = sim.NewScanner("")
+			ecfg.Scanners = append(ecfg.Scanners, d.scanner)
+			ecfg.ClassifyQR = qrscan.Classify
+		}
 	}
 	if cfg.Readers.PCSC {
 		match, err := cfg.Readers.PCSCPattern()
@@ -302,6 +355,12 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 		ecfg.Readers = append(ecfg.Readers, in)
 		d.closers = append(d.closers, func() { pc.Close() })
 	}
+	dongles, closeDongles, err := serialInputs(cfg.Readers.Serial, log.With("part", "serial"))
+	if err != nil {
+		return agent.Config{}, err
+	}
+	ecfg.Readers = append(ecfg.Readers, dongles...)
+	d.closers = append(d.closers, closeDongles)
 	for _, sc := range cfg.Readers.Scanners {
 		in, err := openScanner(sc, log.With("part", "scanner", "scanner", sc.Name))
 		if err != nil {
@@ -361,25 +420,24 @@ func openScanSource(sc config.Scanner, opts scan.Options) (*scan.Scanner, error)
 	return nil, errors.New("no scanner source: give serial, camera, dir or url")
 }
 
-// presentHandler lets an integrator choose the simulated card of the next
-// payment: POST /v1/simulator/present {"card":"mastercard"}.
-func presentHandler(r *sim.Reader) http.Handler {
+// simulatorHandler feeds a simulated input for integrators:
+// POST /v1/simulator/present {"card":"mastercard"} (the next payment's
+// card) and POST /v1/simulator/scan {"code":"1345..."} (the code held to
+// the simulated scanner). It answers {"presented": value}.
+func simulatorHandler(field string, feed func(string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		var b struct {
-			Card string `json:"card"`
-		}
+		var b map[string]string
 		dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 4096))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&b); err != nil {
-			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Message: `want {"card": PRESET}`})
+		if err := dec.Decode(&b); err != nil || len(b) != 1 || b[field] == "" {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: field, Message: fmt.Sprintf("want {%q: VALUE}", field)})
 			return
 		}
-		if err := r.Present(b.Card); err != nil {
-			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: "card", Message: err.Error()})
+		if err := feed(b[field]); err != nil {
+			api.WriteError(w, &api.Error{Status: http.StatusBadRequest, Code: api.CodeInvalidRequest, Field: field, Message: err.Error()})
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"presented": b.Card})
+		json.NewEncoder(w).Encode(map[string]string{"presented": b[field]})
 	})
 }
 

@@ -61,6 +61,7 @@ pcsc = false
 [readers.simulated]
 enabled = true
 card = ""
+qr = true
 [[readers.simulated.by_amount]]
 min = 100
 card = "visa"`)
@@ -174,6 +175,19 @@ func (e *serveEnv) totals() *acqsim.Totals {
 	return tot
 }
 
+// simulate posts body to /v1/simulator/ROUTE and wants status.
+func simulate(t testing.TB, c *api.Client, route, body string, status int) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", c.BaseURL+"/v1/simulator/"+route, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil || resp.StatusCode != status {
+		t.Fatalf("simulator %s %s: %v %v, want %d", route, body, err, resp.StatusCode, status)
+	}
+	resp.Body.Close()
+}
+
 func present(t testing.TB, c *api.Client, card string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", c.BaseURL+"/v1/simulator/present", strings.NewReader(`{"card":"`+card+`"}`))
@@ -251,6 +265,18 @@ func TestServeDay(t *testing.T) {
 		t.Fatalf("decline: %+v %v", p, err)
 	}
 
+	// A QR payment: the customer's Alipay code held to the simulated scanner.
+	qp := pay("qr-1", 990)
+	qp.Reader = "qr-simulated"
+	if _, err := c.Start(ctx, qp); err != nil {
+		t.Fatal(err)
+	}
+	simulate(t, c, "scan", `{"code":"286512345678901234"}`, 200)
+	if p, err = c.Wait(ctx, "qr-1"); err != nil || p.State != agent.StateApproved || p.Scheme != "alipay" || p.EntryMode != "qr_consumer" {
+		t.Fatalf("QR: %+v %v", p, err)
+	}
+	simulate(t, c, "scan", `{"code":""}`, 400)
+
 	// Abort before the request left: nobody taps.
 	e.abortBeforeLeft(c)
 
@@ -324,7 +350,7 @@ func TestServeDay(t *testing.T) {
 	for _, r := range tot.Rows {
 		count[r.State] += r.Count
 	}
-	if count[agent.StateApproved] != 1 || count[agent.StateDeclined] != 2 || count[agent.StateReversed] != 1 || count[agent.StateAborted] != 1 || count[agent.StateVoided] != 1 || count[agent.StateCaptured] != 1 || count[agent.StateRefunded] != 1 || count[agent.StateApprovedOffline] < 1 {
+	if count[agent.StateApproved] != 2 || count[agent.StateDeclined] != 2 || count[agent.StateReversed] != 1 || count[agent.StateAborted] != 1 || count[agent.StateVoided] != 1 || count[agent.StateCaptured] != 1 || count[agent.StateRefunded] != 1 || count[agent.StateApprovedOffline] < 1 {
 		t.Fatalf("totals %+v", tot)
 	}
 	j := e.totals()
@@ -363,6 +389,21 @@ func TestServeDay(t *testing.T) {
 		if !strings.Contains(string(mb), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+
+	// Probes and the description, through the checking transport too.
+	for _, path := range []string{"/healthz", "/readyz", "/v1/openapi.yaml"} {
+		resp, err := c.HTTP.Get(c.BaseURL + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+	}
+	// Every operation of openapi.yaml was called on the real daemon.
+	if spec, err := apitest.Load(); err != nil {
+		t.Fatal(err)
+	} else if missing := spec.Missing(true); len(missing) > 0 {
+		t.Errorf("operations the day did not call on the real engine: %v", missing)
 	}
 
 	// Logs: JSON lines, no full PAN.

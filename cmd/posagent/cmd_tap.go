@@ -82,7 +82,8 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	amountText := fs.String("amount", "", "amount in major units, e.g. 12.34 (required)")
 	currency := fs.Uint("currency", 0, "ISO 4217 numeric currency code (default: the terminal config's, 978)")
-	readerPat := fs.String("reader", "", "reader-name pattern (case-insensitive regexp); default: every contactless reader")
+	readerPat := fs.String("reader", "", "reader-name pattern (case-insensitive regexp), or serial:PATH for a dongle; default: every contactless PC/SC reader")
+	dongleProfile := fs.String("dongle-profile", "", "with --reader serial:PATH: dongle profile ID (default: the fallback dongle profile)")
 	testKeys := fs.Bool("test-keys", false, "accept scheme test CA keys and software-card keys (never for live money)")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	record := fs.String("record", "", "write the card session to this .trace file (PAN and track data masked)")
@@ -146,7 +147,8 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usage("--amount: %v", err)
 	}
 	var match *regexp.Regexp
-	if *readerPat != "" {
+	dongle, isDongle := serialReaderPath(*readerPat)
+	if *readerPat != "" && !isDongle {
 		if match, err = regexp.Compile("(?i)" + *readerPat); err != nil {
 			return usage("--reader: %v", err)
 		}
@@ -162,12 +164,6 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	pc, err := pcsc.Open(pcsc.Options{Logger: log})
-	if err != nil {
-		return fail(err)
-	}
-	defer pc.Close()
-
 	if *unmasked {
 		fmt.Fprintf(stderr, "posagent tap: warning: %s will hold the card's data in clear\n", *record)
 	}
@@ -180,25 +176,40 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var seenReader, seenProfile string
-	in, err := pcscinput.New(pc, pcscinput.Options{Match: match, Profiles: profiles, Logger: log,
-		Wrap: func(name string, card *pcsc.Card) emv.Card {
-			seenReader, seenProfile = name, profiles.Match(name).ID
-			if rec == nil {
-				return card
-			}
-			rec, recErr = newTapRecorder(*record, *unmasked, card, []trace.Meta{
-				{Key: "source", Value: "posagent tap"},
-				{Key: "interface", Value: "contactless"},
-				{Key: "reader", Value: name},
-				{Key: "profile", Value: profiles.Match(name).ID},
-				{Key: "date", Value: time.Now().UTC().Format(time.RFC3339)},
-				{Key: "amount", Value: strconv.FormatInt(amount, 10)},
-				{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
-			})
-			return rec
-		}})
-	if err != nil {
-		return fail(err)
+	wrap := func(name, profile string, card reader.Card) emv.Card {
+		seenReader, seenProfile = name, profile
+		if rec == nil {
+			return card
+		}
+		rec, recErr = newTapRecorder(*record, *unmasked, card, []trace.Meta{
+			{Key: "source", Value: "posagent tap"},
+			{Key: "interface", Value: "contactless"},
+			{Key: "reader", Value: name},
+			{Key: "profile", Value: profile},
+			{Key: "date", Value: time.Now().UTC().Format(time.RFC3339)},
+			{Key: "amount", Value: strconv.FormatInt(amount, 10)},
+			{Key: "currency", Value: strconv.FormatUint(uint64(cur), 10)},
+		})
+		return rec
+	}
+	var in agent.Reader
+	var pc *pcsc.Context
+	if isDongle {
+		d, err := newDongle(dongle, *dongleProfile, *profDir, log)
+		if err != nil {
+			return fail(err)
+		}
+		defer d.Close()
+		in = serialTapInput(d, wrap, log)
+	} else {
+		if pc, err = pcsc.Open(pcsc.Options{Logger: log}); err != nil {
+			return fail(err)
+		}
+		defer pc.Close()
+		if in, err = pcscinput.New(pc, pcscinput.Options{Match: match, Profiles: profiles, Logger: log,
+			Wrap: func(name string, card *pcsc.Card) emv.Card { return wrap(name, profiles.Match(name).ID, card) }}); err != nil {
+			return fail(err)
+		}
 	}
 
 	dir := *dataDir
@@ -269,6 +280,9 @@ func runTap(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if rep == nil {
 		switch {
 		case p.Reason == agent.ReasonTimeout:
+			if pc == nil {
+				return fail(fmt.Errorf("no card on %s within %v", in.Name(), *timeout))
+			}
 			return fail(fmt.Errorf("no card within %v%s", *timeout, ignoredReaders(pc, profiles, match)))
 		case p.Reason == agent.ReasonCardError:
 			return fail(fmt.Errorf("card removed during the transaction: no outcome (%s)", p.Message))

@@ -71,30 +71,13 @@ func InitCerts(dir string) error {
 		return err
 	}
 	leaf := func(cn string, usage x509.ExtKeyUsage, certFile, keyFile string, server bool) error {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return err
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: serial(),
-			Subject:      pkix.Name{CommonName: cn, Organization: []string{"posagent acqsim"}},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(2 * 365 * 24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		}
+		var dns []string
+		var ips []net.IP
 		if server {
-			tmpl.DNSNames = []string{"localhost", "acqsim"}
-			tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+			dns = []string{"localhost", "acqsim"}
+			ips = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			return err
-		}
-		if err := writePEM(filepath.Join(dir, certFile), "CERTIFICATE", der, 0o644); err != nil {
-			return err
-		}
-		return writeKey(filepath.Join(dir, keyFile), key)
+		return signLeaf(ca, caKey, cn, "posagent acqsim", usage, dns, ips, filepath.Join(dir, certFile), filepath.Join(dir, keyFile))
 	}
 	if err := leaf("acqsim server", x509.ExtKeyUsageServerAuth, ServerCertFile, ServerKeyFile, true); err != nil {
 		return err
@@ -152,4 +135,53 @@ func ClientTLSFiles(dir string) uplink.TLSFiles {
 		CertFile: filepath.Join(dir, ClientCertFile),
 		KeyFile:  filepath.Join(dir, ClientKeyFile),
 	}
+}
+
+// IssueServerCert issues a server certificate with subject CommonName cn
+// (and cn, localhost, 127.0.0.1, ::1 as names) from the CA that InitCerts
+// wrote into caDir, writing certFile and keyFile (0600). The nexo endpoint
+// uses it for a terminal certificate named as Adyen's libraries expect.
+func IssueServerCert(caDir, cn string, ips []net.IP, certFile, keyFile string) error {
+	pair, err := tls.LoadX509KeyPair(filepath.Join(caDir, CAFile), filepath.Join(caDir, CAKeyFile))
+	if err != nil {
+		return fmt.Errorf("acqsim: loading CA: %w", err)
+	}
+	ca, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		return err
+	}
+	caKey, ok := pair.PrivateKey.(*ecdsa.PrivateKey)
+	if !ok {
+		return errors.New("acqsim: CA key is not ECDSA")
+	}
+	ips = append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ips...)
+	return signLeaf(ca, caKey, cn, "posagent", x509.ExtKeyUsageServerAuth, []string{cn, "localhost"}, ips, certFile, keyFile)
+}
+
+// signLeaf issues a certificate for a fresh P-256 key from ca and writes
+// both (the key 0600).
+func signLeaf(ca *x509.Certificate, caKey *ecdsa.PrivateKey, cn, org string, usage x509.ExtKeyUsage, dns []string, ips []net.IP, certPath, keyPath string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{org}},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(2 * 365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		DNSNames:     dns,
+		IPAddresses:  ips,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	if err := writePEM(certPath, "CERTIFICATE", der, 0o644); err != nil {
+		return err
+	}
+	return writeKey(keyPath, key)
 }

@@ -110,11 +110,7 @@ func (s *Session) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 
 // Signal implements agent.SignalSession through the reader's profile.
 func (s *Session) Signal(ctx context.Context, ok bool) {
-	if ok {
-		s.signal(ctx, firmwareprofiles.SignalSuccess)
-	} else {
-		s.signal(ctx, firmwareprofiles.SignalFailure)
-	}
+	s.signal(ctx, firmwareprofiles.OutcomeSignal(ok))
 }
 
 func (s *Session) signal(ctx context.Context, sig firmwareprofiles.Signal) {

@@ -84,7 +84,7 @@ func (a *statusAsker) Purchase(ctx context.Context, tx uplink.Transaction) (upli
 
 // runMerchantQR shows the payment's code and waits for the wallet.
 func (e *Engine) runMerchantQR(r *run, p *Payment) error {
-	p.EntryMode, p.Scheme = entryModeMerchantQR, string(qr.FormatMPM)
+	p.Scheme = string(qr.FormatMPM)
 	e.setState(p, StateWaitingForCard, "code shown: waiting for the customer's wallet")
 	if err := e.commitState(p, nil); err != nil {
 		return err

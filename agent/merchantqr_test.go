@@ -58,6 +58,9 @@ func TestMerchantQRApproved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.EntryMode != "qr_merchant" || p.State != agent.StateCreated {
+		t.Fatalf("created: %+v", p)
+	}
 	m, err := qr.DecodeMPM(p.QRPayload)
 	if err != nil || m.Reference() != "mqr-1" {
 		t.Fatalf("payload %q: %v", p.QRPayload, err)

@@ -92,6 +92,9 @@ func (e *Engine) Start(ctx context.Context, req PaymentRequest) (Payment, error)
 	p := Payment{ID: req.ID, Kind: kind, Amount: req.Amount, Currency: req.Currency, Reference: req.Reference,
 		Offline: policy, Capture: req.Capture, Reader: req.Reader, Method: req.Method, QRPayload: payload,
 		TerminalID: e.term.TerminalID, MerchantID: e.term.MerchantID, Created: now, RequestMD: md}
+	if payload != "" {
+		p.EntryMode = entryModeMerchantQR // from the first state on (a display shows the code)
+	}
 	e.setState(&p, StateCreated, "")
 	if err := e.commitState(&p, nil); err != nil {
 		return Payment{}, err

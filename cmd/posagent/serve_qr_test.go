@@ -102,6 +102,10 @@ eol = "crlf"`, inbox, tty.Name()))
 	if err != nil || text != p.QRPayload {
 		t.Fatalf("display shows %q, payment has %q", text, p.QRPayload)
 	}
+	// The customer display (agent/web, loopback) shows the same code.
+	if shown, err := fetchQRCode(ctx, &http.Client{}, c.BaseURL+"/display/qr/qr-merchant"); err != nil || shown != p.QRPayload {
+		t.Fatalf("display page's code %q: %v", shown, err)
+	}
 	if _, err := e.srv.PayQR(text); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,12 @@ func TestDefaultsValidate(t *testing.T) {
 	if c.Offline.PreauthVoidAfter != 168*time.Hour || c.Acquirer.ResponseTimeout != 10*time.Second {
 		t.Errorf("durations: %v %v", c.Offline.PreauthVoidAfter, c.Acquirer.ResponseTimeout)
 	}
+	if c.SyncAllStates {
+		t.Error("sync_all_states on by default: an online payment would cost 5 fsyncs")
+	}
+	if c, err := Parse("t.toml", "sync_all_states = true\n"); err != nil || !c.SyncAllStates {
+		t.Errorf("sync_all_states = true: %v %+v", err, c)
+	}
 }
 
 func TestFileOverDefaults(t *testing.T) {

@@ -311,6 +311,7 @@ func (d *daemon) engineConfig(cfg *config.Config, keys config.KeyPaths) (agent.C
 		Store: offline.Options{KeyFile: keys.QueueKey, SecretFile: keys.DeviceSecret, Limits: limits,
 			OpenTimeout: -1, Logger: log.With("part", "offline")},
 		Terminal:      &term,
+		SyncAllStates: cfg.SyncAllStates,
 		Offline:       agent.OfflinePolicy(cfg.Offline.Policy),
 		FloorLimit:    cfg.Offline.FloorLimit,
 		PreAuthExpiry: cfg.Offline.PreauthVoidAfter,

@@ -102,24 +102,24 @@ func (s *Store) recoverInFlight() (int, error) {
 // due; otherwise advices (then other kinds) in queue order. The returned
 // entries carry Repeat as it was before this attempt.
 func (s *Store) claim(now time.Time, max int) ([]Entry, error) {
+	// A round with nothing due writes nothing: every queue write wakes the
+	// forwarder (an armed reversal too, which is held), and an empty write
+	// transaction would still cost a commit and its fsync.
+	var due []Entry
+	if err := s.db.View(func(tx *bolt.Tx) (err error) {
+		due, err = dueEntries(tx, now, 1)
+		return err
+	}); err != nil {
+		return nil, s.wrapWrite("looking for entries to forward", err)
+	}
+	if len(due) == 0 {
+		return nil, nil
+	}
 	var out []Entry
 	err := s.update("claiming entries to forward", func(tx *bolt.Tx) error {
-		out = out[:0]
-		c := tx.Bucket(bktQueue).Cursor()
-		rank := byte(255)
-		for k, id := c.First(); k != nil && len(out) < max; k, id = c.Next() {
-			if rank != 255 && k[0] != rank {
-				break
-			}
-			e, err := getEntry(tx, string(id))
-			if err != nil {
-				return err
-			}
-			if e.State != StatePending || e.NextAttempt.After(now) {
-				continue
-			}
-			rank = k[0]
-			out = append(out, e)
+		var err error
+		if out, err = dueEntries(tx, now, max); err != nil {
+			return err
 		}
 		for i := range out {
 			e := &out[i]
@@ -139,6 +139,29 @@ func (s *Store) claim(now time.Time, max int) ([]Entry, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// dueEntries lists up to max pending entries due at now, of one rank (all
+// reversals, else advices, ...), in queue order.
+func dueEntries(tx *bolt.Tx, now time.Time, max int) ([]Entry, error) {
+	var out []Entry
+	c := tx.Bucket(bktQueue).Cursor()
+	rank := byte(255)
+	for k, id := c.First(); k != nil && len(out) < max; k, id = c.Next() {
+		if rank != 255 && k[0] != rank {
+			break
+		}
+		e, err := getEntry(tx, string(id))
+		if err != nil {
+			return nil, err
+		}
+		if e.State != StatePending || e.NextAttempt.After(now) {
+			continue
+		}
+		rank = k[0]
+		out = append(out, e)
 	}
 	return out, nil
 }

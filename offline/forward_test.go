@@ -74,6 +74,32 @@ func TestForwardOrder(t *testing.T) {
 	}
 }
 
+// A round with nothing due (only an armed, held reversal: what every online
+// payment leaves while its request is out) commits nothing, so it costs the
+// payment no fsync.
+func TestForwardNothingDueCommitsNothing(t *testing.T) {
+	var mu sync.Mutex
+	var ops []string
+	s := mustOpen(t, Options{Limits: openLimits, OnCommit: func(op string, _ bool) {
+		mu.Lock()
+		ops = append(ops, op)
+		mu.Unlock()
+	}})
+	mustEnqueue(t, s, reversal("held", true))
+	mu.Lock()
+	before := len(ops)
+	mu.Unlock()
+	f := &Forwarder{Store: s, Sender: &recorder{}}
+	if n, err := f.Step(context.Background()); n != 0 || err != nil {
+		t.Fatalf("step: %d %v", n, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if extra := ops[before:]; len(extra) != 0 {
+		t.Fatalf("a round with nothing due committed %v", extra)
+	}
+}
+
 func TestForwardOutcomes(t *testing.T) {
 	tests := []struct {
 		name       string

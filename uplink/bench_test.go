@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"posagent/internal/syncbuf"
 	"posagent/offline"
 	"posagent/uplink"
 	"posagent/uplink/acqsim"
@@ -165,7 +166,7 @@ func authSizes(b *testing.B) (int, int) {
 func newEnvB(b *testing.B, sync bool) *env {
 	b.Helper()
 	dir := b.TempDir()
-	e := &env{journalPath: dir + "/journal.jsonl", logs: &syncBuffer{}}
+	e := &env{journalPath: dir + "/journal.jsonl", logs: &syncbuf.Buffer{}}
 	j, err := acqsim.OpenJournal(e.journalPath)
 	if err != nil {
 		b.Fatal(err)

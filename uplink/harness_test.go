@@ -1,7 +1,6 @@
 package uplink_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -10,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"posagent/emv/pan"
+	"posagent/internal/syncbuf"
 	"posagent/offline"
 	"posagent/uplink"
 	"posagent/uplink/acqsim"
@@ -48,35 +47,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one acqsim server on loopback TLS with its journal.
 type env struct {
 	srv         *acqsim.Server
 	addr        string
 	journalPath string
-	logs        *syncBuffer
+	logs        *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T, rules string, fault acqsim.Fault, mods ...func(*acqsim.Config)) *env {
 	t.Helper()
-	e := &env{journalPath: filepath.Join(t.TempDir(), "journal.jsonl"), logs: &syncBuffer{}}
+	e := &env{journalPath: filepath.Join(t.TempDir(), "journal.jsonl"), logs: &syncbuf.Buffer{}}
 	j, err := acqsim.OpenJournal(e.journalPath)
 	if err != nil {
 		t.Fatal(err)
@@ -229,13 +210,13 @@ var queueKinds = []struct {
 	{"offline.Store", func(t *testing.T) testQueue { return openStore(t) }},
 }
 
-func (e *env) client(t *testing.T, q uplink.Queue, mod func(*uplink.Config)) (*uplink.Client, *syncBuffer) {
+func (e *env) client(t *testing.T, q uplink.Queue, mod func(*uplink.Config)) (*uplink.Client, *syncbuf.Buffer) {
 	t.Helper()
 	stan, err := uplink.OpenSTAN(filepath.Join(t.TempDir(), "stan"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := uplink.Config{
 		Addr: e.addr, TLS: clientTLS(t), TerminalID: testTID, MerchantID: testMID, MCC: "5411",
 		AcquirerID: "12345", Queue: q, STAN: stan, ResponseTimeout: 2 * time.Second,

@@ -7,11 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"posagent/emv/cardsim"
+	"posagent/internal/syncbuf"
 	"posagent/reader"
 	"posagent/reader/pcsc"
 	"posagent/reader/pcsc/pcsctest"
@@ -57,30 +57,12 @@ func TestList(t *testing.T) {
 	}
 }
 
-// syncBuffer collects the command's stderr while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs cardsim in-process until the test ends; it returns the exit
 // code channel and stderr.
-func start(t *testing.T, args ...string) (<-chan int, *syncBuffer) {
+func start(t *testing.T, args ...string) (<-chan int, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	stopped := make(chan struct{})
 	go func() {

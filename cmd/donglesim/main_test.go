@@ -7,39 +7,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"posagent/emv"
 	firmwareprofiles "posagent/firmware-profiles"
+	"posagent/internal/syncbuf"
 	"posagent/reader/serial"
 	"posagent/reader/serial/device/devicetest"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start runs donglesim in-process on a pty behind dir/rfcomm0.
-func start(t *testing.T, args ...string) (string, chan struct{}, *syncBuffer) {
+func start(t *testing.T, args ...string) (string, chan struct{}, *syncbuf.Buffer) {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), "rfcomm0")
 	drops := make(chan struct{})
-	var stderr syncBuffer
+	var stderr syncbuf.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, append([]string{"--link", link}, args...), drops, &stderr) }()

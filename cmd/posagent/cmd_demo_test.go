@@ -17,12 +17,13 @@ import (
 	"posagent/agent/api"
 	"posagent/agent/api/apitest"
 	"posagent/emv/cardsim"
+	"posagent/internal/syncbuf"
 	"posagent/uplink/acqsim"
 )
 
 // demoRun runs `posagent demo args...` in process, its API calls checked
 // against openapi.yaml.
-func demoRun(t *testing.T, ctx context.Context, stdout *readersBuffer, args ...string) (code int, stderr string) {
+func demoRun(t *testing.T, ctx context.Context, stdout *syncbuf.Buffer, args ...string) (code int, stderr string) {
 	t.Helper()
 	demoTransport = apitest.Transport(t, nil)
 	defer func() { demoTransport = nil }()
@@ -46,7 +47,7 @@ func demoCheckNoPAN(t *testing.T, s string) {
 }
 
 func TestDemoDayJSON(t *testing.T) {
-	var out readersBuffer
+	var out syncbuf.Buffer
 	start := time.Now()
 	code, errs := demoRun(t, context.Background(), &out, "--json")
 	if code != 0 {
@@ -129,7 +130,7 @@ func TestDemoDayJSON(t *testing.T) {
 }
 
 func TestDemoDayText(t *testing.T) {
-	var out readersBuffer
+	var out syncbuf.Buffer
 	code, errs := demoRun(t, context.Background(), &out)
 	s := out.String()
 	if code != 0 {
@@ -159,15 +160,15 @@ func TestDemoDayText(t *testing.T) {
 
 // signalWriter is a buffer that closes seen once it holds want.
 type signalWriter struct {
-	readersBuffer
+	syncbuf.Buffer
 	want string
 	once sync.Once
 	seen chan struct{}
 }
 
 func (w *signalWriter) Write(p []byte) (int, error) {
-	n, err := w.readersBuffer.Write(p)
-	if strings.Contains(w.readersBuffer.String(), w.want) {
+	n, err := w.Buffer.Write(p)
+	if strings.Contains(w.Buffer.String(), w.want) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return n, err

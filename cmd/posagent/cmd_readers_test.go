@@ -7,31 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"posagent/emv/cardsim/vpcd"
+	"posagent/internal/syncbuf"
 	"posagent/reader/pcsc/pcsctest"
 )
-
-// readersBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type readersBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *readersBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *readersBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestReadersList(t *testing.T) {
 	pcsctest.Require(t)
@@ -89,7 +71,7 @@ func TestReadersWatch(t *testing.T) {
 	pcsctest.Lock(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var out, errOut readersBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- runReaders(ctx, []string{"--watch", "--json"}, &out, &errOut) }()
 

@@ -24,6 +24,7 @@ import (
 	"posagent/agent/config"
 	"posagent/emv/cardsim"
 	"posagent/emv/cardsim/vpcd"
+	"posagent/internal/syncbuf"
 	"posagent/offline"
 	"posagent/reader/pcsc/pcsctest"
 	"posagent/uplink/acqsim"
@@ -52,7 +53,7 @@ type serveEnv struct {
 	journalPath string
 	acqAddr     string
 	cfgFile     string
-	logs        *readersBuffer
+	logs        *syncbuf.Buffer
 }
 
 func newServeEnv(t testing.TB, extra string) *serveEnv {
@@ -70,7 +71,7 @@ card = "visa"`)
 // newServeEnvReaders is newServeEnv with the [readers] part of the config given.
 func newServeEnvReaders(t testing.TB, extra, readers string) *serveEnv {
 	t.Helper()
-	e := &serveEnv{t: t, dir: t.TempDir(), logs: &readersBuffer{}}
+	e := &serveEnv{t: t, dir: t.TempDir(), logs: &syncbuf.Buffer{}}
 	acq, err := startAcquirer(e.dir, serveRules, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"posagent/internal/syncbuf"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,13 +27,13 @@ func TestMain(m *testing.M) {
 type serveChild struct {
 	cmd  *exec.Cmd
 	done chan error
-	logs *readersBuffer
+	logs *syncbuf.Buffer
 }
 
 // startChild starts the daemon on e's config and waits until it is ready.
 func (e *serveEnv) startChild(t *testing.T) *serveChild {
 	t.Helper()
-	c := &serveChild{done: make(chan error, 1), logs: &readersBuffer{}}
+	c := &serveChild{done: make(chan error, 1), logs: &syncbuf.Buffer{}}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^$")
 	c.cmd.Env = append(os.Environ(), "POSAGENT_MAIN=1", "POSAGENT_ARGS=serve\x1f--config\x1f"+e.cfgFile)
 	c.cmd.Stderr = c.logs

@@ -50,7 +50,7 @@ func displayEvent(e agent.Event, get func(string) (agent.Payment, error)) (Displ
 		}
 		d.QR = qrPrompts[d.Prompt]
 	}
-	if !safeID(d.Payment) {
+	if d.Payment != "" && agent.ValidID(d.Payment) != nil {
 		return DisplayEvent{}, false
 	}
 	if d.Payment == "" || get == nil {
@@ -116,20 +116,6 @@ func safeCurrency(s string) string {
 	return s
 }
 
-// safeID accepts the cashier's idempotency keys (printable ASCII without
-// spaces, at most 128 bytes) and the empty string.
-func safeID(s string) bool {
-	if len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
-
 // parseLastEventID reads the Last-Event-ID header: "" is 0, anything that
 // is not a decimal uint64 is an error.
 func parseLastEventID(s string) (uint64, error) {
@@ -169,7 +155,7 @@ func (s *Server) displayEvents(w http.ResponseWriter, r *http.Request) {
 	// The payment the display shows, as it is now: what happened while the
 	// display was away may not be in the replay (a restart settles the
 	// payment left in flight).
-	if id := r.URL.Query().Get("payment"); id != "" && safeID(id) {
+	if id := r.URL.Query().Get("payment"); id != "" && agent.ValidID(id) == nil {
 		if p, err := s.opts.Engine.Get(id); err == nil {
 			b, _ := json.Marshal(snapshotEvent(p))
 			fmt.Fprintf(w, "event: state\ndata: %s\n\n", b)
